@@ -1,0 +1,44 @@
+"""Config of the training engine: optimizer, schedule, loss, loop cadence, precision."""
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field
+
+from samdistill.config.base import StrictModel
+
+
+class OptimizerConfig(StrictModel):
+    name: Literal["adam", "adamw"] = "adam"
+    lr: float = Field(1e-4, gt=0, description="SAM4IR paper §4.3: 1e-4")
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = Field(0.0, ge=0)
+
+
+class ScheduleConfig(StrictModel):
+    name: Literal["constant", "cosine", "step"] = "cosine"
+    warmup_steps: int = Field(0, ge=0)
+    min_lr: float = Field(1e-7, ge=0, description="cosine: final learning rate")
+    step_size: int = Field(1000, ge=1, description="step: decay every N steps")
+    gamma: float = Field(0.5, gt=0, le=1, description="step: multiply lr by gamma")
+
+
+class LossConfig(StrictModel):
+    name: Literal["l1", "charbonnier", "psnr", "l1_ssim", "mse"] = "l1"
+    charbonnier_eps: float = Field(1e-3, gt=0)
+    ssim_weight: float = Field(0.2, ge=0, description="l1_ssim: L1 - w*SSIM (EfficientDerain uses 0.2)")
+
+
+class TrainConfig(StrictModel):
+    steps: int = Field(2000, ge=1, description="total optimizer steps (an epoch count is converted by the CLI)")
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    grad_clip: Optional[float] = Field(None, gt=0, description="max global grad norm (None: off)")
+    val_every: int = Field(500, ge=0, description="validate every N steps (0: only at the end)")
+    save_every: int = Field(500, ge=0, description="checkpoint every N steps (0: only at the end)")
+    log_every: int = Field(20, ge=1)
+    deterministic: bool = Field(False, description="torch deterministic algorithms (needed for exact resume)")
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    tensorboard: bool = True
+    progress: bool = True

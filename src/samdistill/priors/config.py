@@ -1,0 +1,61 @@
+"""Config of the semantic-prior subsystem: which segmenter, its parameters, encoding, cache."""
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field
+
+from samdistill.config.base import StrictModel
+
+
+class AMGConfig(StrictModel):
+    """segment-anything's SamAutomaticMaskGenerator parameters, same names and defaults."""
+
+    points_per_side: int = Field(32, ge=1)
+    points_per_batch: int = Field(64, ge=1)
+    pred_iou_thresh: float = Field(0.88, ge=0, le=1)
+    stability_score_thresh: float = Field(0.95, ge=0, le=1)
+    stability_score_offset: float = Field(1.0, ge=0)
+    mask_threshold: float = 0.0
+    box_nms_thresh: float = Field(0.7, ge=0, le=1)
+    crop_n_layers: int = Field(0, ge=0)
+    crop_nms_thresh: float = Field(0.7, ge=0, le=1)
+    crop_overlap_ratio: float = Field(512 / 1500, ge=0, lt=1)
+    crop_n_points_downscale_factor: int = Field(1, ge=1)
+    min_mask_region_area: int = Field(0, ge=0)
+
+
+class SAMConfig(StrictModel):
+    checkpoint: Optional[str] = Field(
+        None,
+        description="local Hugging Face SAM directory, or an official sam_vit_{b,l,h}_*.pth file",
+    )
+    device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
+    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
+    amg: AMGConfig = Field(default_factory=AMGConfig)
+
+
+class OfflineSegmenterConfig(StrictModel):
+    """Classical segment-everything (scikit-image) used when no SAM checkpoint is configured."""
+
+    method: Literal["felzenszwalb", "slic"] = "felzenszwalb"
+    scale: float = Field(100.0, gt=0, description="felzenszwalb: larger = bigger segments")
+    sigma: float = Field(0.8, ge=0, description="felzenszwalb/slic: Gaussian pre-smoothing")
+    min_size: int = Field(50, ge=1, description="felzenszwalb: minimum component size (pixels)")
+    n_segments: int = Field(32, ge=1, description="slic: approximate number of segments")
+    compactness: float = Field(10.0, gt=0, description="slic: color vs space trade-off")
+
+
+class PriorsConfig(StrictModel):
+    backend: Literal["auto", "sam", "offline"] = Field(
+        "auto", description="auto: SAM if sam.checkpoint is set, else the offline segmenter"
+    )
+    sam: SAMConfig = Field(default_factory=SAMConfig)
+    offline: OfflineSegmenterConfig = Field(default_factory=OfflineSegmenterConfig)
+    encoding: Literal["channels", "gray", "label", "boundary"] = Field(
+        "channels",
+        description="channels: N binary masks by area (largest first); gray: one gray-coded channel "
+        "(SAM-Deblur style); label: integer map; boundary: mask edges",
+    )
+    num_masks: int = Field(16, ge=1, description="N, channels kept (padding with zeros)")
+    cache_dir: Optional[str] = Field(None, description="mask cache (default ~/.cache/samdistill/masks)")

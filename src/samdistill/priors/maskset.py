@@ -1,0 +1,61 @@
+"""`MaskSet`: the one type every segmenter returns — N boolean masks for one image.
+
+Mirrors SA-1B / segment-anything's AMG records: per-mask area, XYWH bounding box, predicted IoU
+and stability score (NaN where a segmenter has no such score, e.g. the offline one).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class MaskSet:
+    masks: np.ndarray  # (N, H, W) bool
+    predicted_iou: np.ndarray = field(default=None)  # (N,) float32, NaN if unknown
+    stability_score: np.ndarray = field(default=None)  # (N,) float32, NaN if unknown
+
+    def __post_init__(self) -> None:
+        m = np.asarray(self.masks)
+        if m.ndim != 3:
+            raise ValueError(f"MaskSet.masks must be (N, H, W), got shape {m.shape}")
+        self.masks = m.astype(bool, copy=False)
+        n = m.shape[0]
+        for name in ("predicted_iou", "stability_score"):
+            v = getattr(self, name)
+            v = np.full(n, np.nan, np.float32) if v is None else np.asarray(v, np.float32).reshape(-1)
+            if v.shape[0] != n:
+                raise ValueError(f"MaskSet.{name} has {v.shape[0]} entries for {n} masks")
+            setattr(self, name, v)
+
+    def __len__(self) -> int:
+        return int(self.masks.shape[0])
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(H, W) of the image the masks belong to."""
+        return int(self.masks.shape[1]), int(self.masks.shape[2])
+
+    @property
+    def area(self) -> np.ndarray:
+        return self.masks.reshape(len(self), -1).sum(1).astype(np.int64)
+
+    @property
+    def bbox(self) -> np.ndarray:
+        """(N, 4) XYWH boxes (COCO / SA-1B convention); zeros for empty masks."""
+        out = np.zeros((len(self), 4), np.int64)
+        for i, m in enumerate(self.masks):
+            ys, xs = np.nonzero(m.any(1))[0], np.nonzero(m.any(0))[0]
+            if len(ys):
+                out[i] = [xs[0], ys[0], xs[-1] - xs[0] + 1, ys[-1] - ys[0] + 1]
+        return out
+
+    def sorted_by_area(self) -> "MaskSet":
+        """Largest first (ties keep their order), the order of the N-channel encoding."""
+        order = np.argsort(-self.area, kind="stable")
+        return MaskSet(self.masks[order], self.predicted_iou[order], self.stability_score[order])
+
+    @classmethod
+    def empty(cls, height: int, width: int) -> "MaskSet":
+        return cls(np.zeros((0, height, width), bool))

@@ -1,0 +1,91 @@
+"""Config of the SAM4IR framework (Zhang et al., CVPR 2024). Defaults follow the paper.
+
+Table 5 rows map to: baseline (enabled: false); +IR2 cascade (spf.enabled: false, spd/sgr off);
++SPF; +SPD; +SGR; +SGR with a non-SAM prior (priors.backend: offline).
+"""
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field, model_validator
+
+from samdistill.config.base import StrictModel
+
+
+class SPFConfig(StrictModel):
+    """Semantic Prior Fusion units inserted into IR2 (paper eq. 3, Fig. 3)."""
+
+    enabled: bool = True
+    attach_points: Optional[list[str]] = Field(
+        None,
+        description="module paths of IR2's building blocks (one SPF unit each); "
+        "default: the backbone's declared `spf_attach_points`",
+    )
+    hidden_channels: Optional[int] = Field(
+        None, ge=1, description="width of the two conv blocks (default: the block's own width)"
+    )
+    attention: Literal["spatial_channel", "spatial", "channel"] = Field(
+        "spatial_channel",
+        description="Semantic Selection Attention map: conv->sigmoid per pixel and channel "
+        "(paper: 'dot product' with an attention map; its form is unstated)",
+    )
+    resize_mode: Literal["bilinear", "nearest", "area"] = Field(
+        "bilinear", description="how the previous SPF output is resized to the block's resolution"
+    )
+
+
+class SPDConfig(StrictModel):
+    """Semantic Prior Distillation: smooth-L1(I1, stopgrad(I2)) (paper eq. 4)."""
+
+    enabled: bool = True
+    weight: float = Field(0.005, ge=0, description="lambda_1 (paper Table 6: 0.005)")
+    beta: float = Field(1.0, gt=0, description="smooth-L1 transition point (paper: 1)")
+
+
+class SGRConfig(StrictModel):
+    """Semantic-Guided Relation loss over VGG features masked by the priors (paper eqs. 5-7)."""
+
+    enabled: bool = True
+    weight: float = Field(200.0, ge=0, description="lambda_2 (paper Table 6: 200)")
+    features: Literal["vgg16", "vgg19", "random_conv"] = Field(
+        "vgg16",
+        description="frozen feature extractor (512 ch at H/8). random_conv: an offline, weight-free "
+        "stand-in used only when explicitly chosen (no pretrained VGG on the machine)",
+    )
+    vgg_weights: Optional[str] = Field(
+        None, description="path to torchvision-format VGG weights (vgg16-397923af.pth or .safetensors)"
+    )
+    mask_resize: Literal["area", "nearest", "bilinear"] = Field(
+        "area", description="how priors are brought to H/8 (area keeps soft coverage)"
+    )
+    min_mask_pixels: float = Field(
+        1e-6, ge=0, description="masks with less total weight at H/8 are excluded as padding"
+    )
+
+
+class SAM4IRConfig(StrictModel):
+    enabled: bool = Field(False, description="false: train IR1 alone (the paper's baseline row)")
+    cascade: bool = Field(True, description="train IR2 behind IR1 (Table 5 '+ f_IR2')")
+    prior_source: Literal["restored", "lq", "gt"] = Field(
+        "restored",
+        description="restored: SAM(IR1(LQ)) refreshed every refresh_every steps (paper eq. 2); "
+        "lq / gt: computed once and cached (gt is privileged, training-time only)",
+    )
+    refresh_every: int = Field(
+        1, ge=1, description="restored priors: recompute masks of IR1's output every K steps"
+    )
+    ir2_input: Literal["restored", "lq"] = Field(
+        "restored", description="what IR2 restores: IR1's output (paper's cascade) or the LQ image"
+    )
+    detach_ir1_for_ir2: bool = Field(
+        True, description="IR2's reconstruction loss does not flow back into IR1 (IR1 trained by eq. 8 only)"
+    )
+    spf: SPFConfig = Field(default_factory=SPFConfig)
+    spd: SPDConfig = Field(default_factory=SPDConfig)
+    sgr: SGRConfig = Field(default_factory=SGRConfig)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "SAM4IRConfig":
+        if self.enabled and not self.cascade and (self.spf.enabled or self.spd.enabled or self.sgr.enabled):
+            raise ValueError("spf/spd/sgr need the IR2 cascade: set cascade: true or disable them")
+        return self
