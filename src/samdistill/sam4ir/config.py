@@ -32,6 +32,12 @@ class SPFConfig(StrictModel):
     resize_mode: Literal["bilinear", "nearest", "area"] = Field(
         "bilinear", description="how the previous SPF output is resized to the block's resolution"
     )
+    residual: bool = Field(
+        True, description="output F_i + SSA(fused) (our choice, stable start) instead of SSA(fused) alone"
+    )
+    probe_size: int = Field(
+        0, ge=0, description="side of the dummy input used to discover blocks (0: 2x the backbone's pad_multiple, min 64)"
+    )
 
 
 class SPDConfig(StrictModel):
@@ -55,6 +61,14 @@ class SGRConfig(StrictModel):
     vgg_weights: Optional[str] = Field(
         None, description="path to torchvision-format VGG weights (vgg16-397923af.pth or .safetensors)"
     )
+    relation: Literal["masked_map", "pooled"] = Field(
+        "masked_map",
+        description="masked_map: cosine of flattened F⊙m maps (SPEC); pooled: cosine of mask-pooled "
+        "descriptors F·m (the 'dot product' reading; meaningful for disjoint masks)",
+    )
+    distance: Literal["squared", "abs"] = Field(
+        "squared", description="per-pair distance of relations: squared (the 'L2 loss') or abs (‖·‖₂ of a scalar)"
+    )
     mask_resize: Literal["area", "nearest", "bilinear"] = Field(
         "area", description="how priors are brought to H/8 (area keeps soft coverage)"
     )
@@ -72,7 +86,7 @@ class SAM4IRConfig(StrictModel):
         "lq / gt: computed once and cached (gt is privileged, training-time only)",
     )
     refresh_every: int = Field(
-        1, ge=1, description="restored priors: recompute masks of IR1's output every K steps"
+        500, ge=1, description="restored priors: recompute masks of IR1's output every K steps"
     )
     ir2_input: Literal["restored", "lq"] = Field(
         "restored", description="what IR2 restores: IR1's output (paper's cascade) or the LQ image"

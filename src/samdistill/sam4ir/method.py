@@ -1,0 +1,107 @@
+"""The SAM4IR training method: IR1 (ships) + IR2 with SPF (teacher) + SPD + SGR (paper eq. 8).
+
+    L(IR1) = L1_recon + λ1·L_SPD + λ2·L_SGR        L(IR2) = L2_recon
+SPD and SGR see stop-gradient(I2), so they only train IR1; IR2's input I1 is detached so its
+reconstruction loss only trains IR2 (and the SPF units). SAM and VGG are frozen.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import torch
+import torch.nn as nn
+
+from samdistill.engine.losses import build_loss
+from samdistill.methods.base import Method, StepOutput
+from samdistill.models.registry import create_backbone, pad_multiple, spf_attach_points
+from samdistill.priors.encodings import encode, encoded_channels
+from samdistill.sam4ir.config import SAM4IRConfig
+from samdistill.sam4ir.sgr import sgr_loss
+from samdistill.sam4ir.spd import spd_loss
+from samdistill.sam4ir.spf import SPFFusion
+from samdistill.sam4ir.vgg import build_relation_features
+
+
+class SAM4IRMethod(Method):
+    def __init__(self, backbone: str, backbone_args: dict[str, Any], cfg: SAM4IRConfig, loss_cfg,
+                 encoding: str = "channels", num_masks: int = 16, seed: int = 0):
+        super().__init__()
+        self.backbone, self.backbone_args, self.cfg = backbone, dict(backbone_args), cfg
+        self.encoding, self.num_masks = encoding, num_masks
+        self.recon = build_loss(loss_cfg)
+        self.ir1 = create_backbone(backbone, **self.backbone_args)
+        self.ir2: Optional[nn.Module] = create_backbone(backbone, **self.backbone_args) if cfg.cascade else None
+        self.spf: Optional[SPFFusion] = None
+        if self.ir2 is not None and cfg.spf.enabled:
+            paths = cfg.spf.attach_points or spf_attach_points(self.ir2)
+            probe = cfg.spf.probe_size or max(64, 2 * pad_multiple(self.ir2))
+            self.spf = SPFFusion(self.ir2, paths, encoded_channels(encoding, num_masks), cfg.spf.hidden_channels,
+                                 cfg.spf.attention, cfg.spf.resize_mode, cfg.spf.residual, probe)
+        self.relation_net = None
+        if self.ir2 is not None and cfg.sgr.enabled:
+            self.relation_net = build_relation_features(cfg.sgr.features, cfg.sgr.vgg_weights, seed)
+
+    # --- Method contract -------------------------------------------------------------------
+    def frozen_prefixes(self) -> tuple[str, ...]:
+        return ("relation_net.",)
+
+    def shipped_model(self) -> nn.Module:
+        return self.ir1
+
+    def shipped_spec(self) -> tuple[str, dict[str, Any]]:
+        return self.backbone, dict(self.backbone_args)
+
+    def restore(self, lq: torch.Tensor) -> torch.Tensor:
+        return self.ir1(lq)
+
+    def needs_masks(self) -> bool:
+        return self.spf is not None or self.relation_net is not None
+
+    def teacher(self, i1: torch.Tensor, lq: torch.Tensor, masks: Optional[torch.Tensor]) -> torch.Tensor:
+        """I2 = IR2(I1) with SPF fusing [I1, M] into every block (eq. 3)."""
+        src = i1 if self.cfg.ir2_input == "restored" else lq
+        if self.cfg.detach_ir1_for_ir2:
+            src, i1 = src.detach(), i1.detach()
+        if self.spf is None:
+            return self.ir2(src)
+        with self.spf.priors(i1, encode(masks, self.encoding)):
+            return self.ir2(src)
+
+    def forward(self, batch: dict) -> StepOutput:
+        lq, gt = batch["lq"], batch["gt"]
+        masks = batch.get("masks")
+        if self.needs_masks() and masks is None:
+            raise ValueError("SAM4IR with SPF/SGR needs prior masks in the batch (build the data with a PriorProvider)")
+        i1 = self.ir1(lq)
+        loss1 = self.recon(i1, gt)
+        logs = {"loss_ir1": float(loss1.detach())}
+        total = loss1
+        if self.ir2 is not None:
+            i2 = self.teacher(i1, lq, masks)
+            loss2 = self.recon(i2, gt)
+            total = total + loss2
+            logs["loss_ir2"] = float(loss2.detach())
+            if self.cfg.spd.enabled:
+                l_spd = spd_loss(i1, i2, self.cfg.spd.beta)
+                total = total + self.cfg.spd.weight * l_spd
+                logs["loss_spd"] = float(l_spd.detach())
+            if self.relation_net is not None:
+                l_sgr = self.sgr(i1, i2, masks)
+                total = total + self.cfg.sgr.weight * l_sgr
+                logs["loss_sgr"] = float(l_sgr.detach())
+        logs["loss"] = float(total.detach())
+        return StepOutput(total, logs)
+
+    def sgr(self, i1: torch.Tensor, i2: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        f1 = self.relation_net(i1)
+        with torch.no_grad():
+            f2 = self.relation_net(i2.detach())
+        c = self.cfg.sgr
+        return sgr_loss(f1, f2, masks, c.distance, c.mask_resize, c.min_mask_pixels, c.relation)
+
+    def extra_validation(self, batch: dict) -> dict[str, torch.Tensor]:
+        """IR2's output I2 (Table 5 reports f_IR2 too), when the batch carries priors."""
+        if self.ir2 is None or (self.needs_masks() and batch.get("masks") is None):
+            return {}
+        i1 = self.ir1(batch["lq"])
+        return {"ir2": self.teacher(i1, batch["lq"], batch.get("masks"))}

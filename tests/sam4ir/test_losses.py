@@ -1,0 +1,88 @@
+"""SPD and SGR formulas checked on small hand-computed tensors (paper eqs. 4-7)."""
+import math
+
+import torch
+
+from samdistill.sam4ir.sgr import mask_relations, pooled_relations, sgr_loss
+from samdistill.sam4ir.spd import spd_loss
+
+
+def test_spd_is_smooth_l1_with_beta_one():
+    i1 = torch.tensor([0.0, 0.5, 3.0], requires_grad=True)
+    i2 = torch.tensor([0.2, 0.0, 0.0], requires_grad=True)
+    # |d| < 1: 0.5 d^2 ; |d| >= 1: |d| - 0.5   -> (0.02 + 0.125 + 2.5) / 3
+    loss = spd_loss(i1, i2)
+    assert math.isclose(loss.item(), (0.02 + 0.125 + 2.5) / 3, rel_tol=1e-6)
+    loss.backward()
+    assert i2.grad is None  # stop-gradient: I2 never receives SPD gradient
+    assert torch.allclose(i1.grad, torch.tensor([-0.2, 0.5, 1.0]) / 3)
+
+
+def _brute_relations(f, m):
+    # F(n) = F ⊙ m_n flattened over channels and pixels; cosine of every pair.
+    b, n = m.shape[:2]
+    out = torch.zeros(b, n, n)
+    for bi in range(b):
+        vecs = [(f[bi] * m[bi, k]).flatten() for k in range(n)]
+        for i in range(n):
+            for j in range(n):
+                den = vecs[i].norm() * vecs[j].norm()
+                out[bi, i, j] = 0 if den == 0 else vecs[i] @ vecs[j] / den
+    return out
+
+
+def test_masked_map_relations_match_definition():
+    g = torch.Generator().manual_seed(0)
+    f = torch.randn(2, 5, 4, 3, generator=g)
+    m = (torch.rand(2, 4, 4, 3, generator=g) > 0.4).float()
+    assert torch.allclose(mask_relations(f, m), _brute_relations(f, m), atol=1e-5)
+
+
+def test_relations_hand_values():
+    # one channel, two pixels with features a=3, b=4; masks {p0}, {p1}, {p0,p1}
+    f = torch.tensor([[[[3.0, 4.0]]]])
+    m = torch.tensor([[[[1.0, 0.0]], [[0.0, 1.0]], [[1.0, 1.0]]]])
+    r = mask_relations(f, m)[0]
+    assert r[0, 1].item() == 0.0  # disjoint masks: masked maps are orthogonal
+    assert math.isclose(r[0, 2].item(), 3 / 5, rel_tol=1e-6)
+    assert math.isclose(r[1, 2].item(), 4 / 5, rel_tol=1e-6)
+    # pooled: descriptors 3, 4, 7 (1-d, positive) -> all cosines 1
+    assert torch.allclose(pooled_relations(f, m)[0], torch.ones(3, 3))
+
+
+def test_sgr_loss_hand_value_and_padding_excluded():
+    f1 = torch.tensor([[[[3.0, 4.0]]]], requires_grad=True)
+    f2 = torch.tensor([[[[4.0, 3.0]]]], requires_grad=True)
+    m = torch.tensor([[[[1.0, 0.0]], [[0.0, 1.0]], [[1.0, 1.0]]]])
+    # R1: (0, .6, .8) ; R2: (0, .8, .6) for pairs (01, 02, 12); each off-diagonal pair twice.
+    expected = 2 * (0.2**2 + 0.2**2) / (9 - 3)
+    loss = sgr_loss(f1, f2, m, mask_resize="nearest")
+    assert math.isclose(loss.item(), expected, rel_tol=1e-5)
+    padded = torch.cat([m, torch.zeros(1, 5, 1, 2)], dim=1)  # 5 empty padding masks
+    assert math.isclose(sgr_loss(f1, f2, padded, mask_resize="nearest").item(), expected, rel_tol=1e-5)
+    expected_abs = 2 * (0.2 + 0.2) / 6
+    assert math.isclose(sgr_loss(f1, f2, m, distance="abs", mask_resize="nearest").item(), expected_abs, rel_tol=1e-5)
+    loss.backward()
+    assert f2.grad is None and f1.grad is not None
+
+
+def test_sgr_no_nan_when_all_masks_empty_or_single():
+    f1 = torch.randn(2, 8, 4, 4, requires_grad=True)
+    f2 = torch.randn(2, 8, 4, 4)
+    masks = torch.zeros(2, 6, 32, 32)
+    masks[1, 0] = 1.0  # one real mask: no pair -> 0
+    loss = sgr_loss(f1, f2, masks)
+    assert loss.item() == 0.0
+    loss.backward()
+    assert torch.isfinite(f1.grad).all()
+
+
+def test_sgr_masks_resized_to_feature_size_by_area():
+    f1 = torch.rand(1, 4, 2, 2) + 0.1
+    f2 = torch.rand(1, 4, 2, 2) + 0.1
+    masks = torch.zeros(1, 2, 16, 16)
+    masks[0, 0, :8] = 1  # top half
+    masks[0, 1, :, :8] = 1  # left half: overlaps the top-left cell only
+    loss = sgr_loss(f1, f2, masks)
+    ref = sgr_loss(f1, f2, torch.nn.functional.adaptive_avg_pool2d(masks, (2, 2)), mask_resize="nearest")
+    assert torch.isfinite(loss) and math.isclose(loss.item(), ref.item(), rel_tol=1e-6)
