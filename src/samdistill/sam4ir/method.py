@@ -99,9 +99,35 @@ class SAM4IRMethod(Method):
         c = self.cfg.sgr
         return sgr_loss(f1, f2, masks, c.distance, c.mask_resize, c.min_mask_pixels, c.relation)
 
+    def on_step_start(self, step: int, trainer) -> None:
+        """prior_source=restored: publish IR1's weights every K steps for the prior provider."""
+        if self.cfg.prior_source != "restored" or not self.needs_masks() or step % self.cfg.refresh_every:
+            return
+        from samdistill.sam4ir.priors import write_ir1_snapshot
+
+        acc = getattr(trainer, "accelerator", None)
+        if acc is None or acc.is_main_process:
+            write_ir1_snapshot(self.ir1, trainer.cfg.output_dir)
+        if acc is not None:
+            acc.wait_for_everyone()
+
     def extra_validation(self, batch: dict) -> dict[str, torch.Tensor]:
         """IR2's output I2 (Table 5 reports f_IR2 too), when the batch carries priors."""
         if self.ir2 is None or (self.needs_masks() and batch.get("masks") is None):
             return {}
         i1 = self.ir1(batch["lq"])
         return {"ir2": self.teacher(i1, batch["lq"], batch.get("masks"))}
+
+
+def build_sam4ir_method(cfg, train_dataset=None, val_dataset=None) -> SAM4IRMethod:
+    """SAM4IR from an experiment config; wires the prior provider into the datasets."""
+    method = SAM4IRMethod(cfg.model.name, cfg.model.args, cfg.sam4ir, cfg.train.loss,
+                          cfg.priors.encoding, cfg.priors.num_masks, cfg.seed)
+    if method.needs_masks():
+        from samdistill.sam4ir.priors import build_prior_provider
+
+        provider = build_prior_provider(cfg)
+        for ds in (train_dataset, val_dataset):
+            if ds is not None:
+                ds.prior_provider = provider
+    return method

@@ -1,0 +1,45 @@
+"""`samdistill models`: list the registered backbones, or show one's size and SPF attach points."""
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from samdistill.cli.common import console, fail
+
+models_app = typer.Typer(help="Registered restoration backbones.", no_args_is_help=True)
+
+
+@models_app.command("list")
+def list_models() -> None:
+    """Every registered backbone with its task and parameter count."""
+    from samdistill.models.registry import backbone_info, create_backbone, list_backbones
+
+    table = Table("name", "task", "params (M)")
+    for name in list_backbones():
+        try:
+            n = sum(p.numel() for p in create_backbone(name).parameters()) / 1e6
+            size = f"{n:.2f}"
+        except TypeError:
+            size = "(needs args)"
+        table.add_row(name, backbone_info(name)["task"], size)
+    console.print(table)
+
+
+@models_app.command("show")
+def show(name: str = typer.Argument(..., help="registered backbone name")) -> None:
+    """Parameter count, input multiple and the SPF attach points (building blocks) of a backbone."""
+    from samdistill.models.registry import create_backbone, pad_multiple, spf_attach_points
+
+    try:
+        model = create_backbone(name)
+    except (KeyError, TypeError) as err:
+        fail(str(err))
+    n = sum(p.numel() for p in model.parameters())
+    console.print(f"{name}: {type(model).__name__}, {n:,} parameters, input multiple {pad_multiple(model)}")
+    console.print("SPF attach points (one SPF unit each in IR2):")
+    for p in spf_attach_points(model):
+        console.print(f"  {p}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models_app, name="models")

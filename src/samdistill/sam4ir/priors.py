@@ -1,0 +1,81 @@
+"""Where SAM4IR's priors M come from: `lq` / `gt` (segmented once, cached) or `restored`.
+
+`restored` is the paper's eq. 2, M = SAM(IR1(LQ)): the masks of IR1's *output*. IR1 changes
+while it trains, so every `refresh_every` steps the method writes a snapshot of IR1's weights
+to `<output_dir>/priors/ir1_snapshot.safetensors`; each data-loading process re-reads it when
+it changes and segments IR1's restoration of the full image. The restored pixels change with
+the snapshot, so the content-hashed mask cache never serves masks of an older IR1.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from samdistill.engine.artifact import atomic_save_file, read_safetensors
+from samdistill.models.registry import create_backbone
+from samdistill.priors.provider import PriorProvider
+
+SNAPSHOT_NAME = "priors/ir1_snapshot.safetensors"
+
+
+class RestoredPriorProvider(PriorProvider):
+    """Segments IR1(LQ) with the latest IR1 snapshot (before the first one exists: LQ itself)."""
+
+    def __init__(self, priors_cfg, snapshot: str | Path, backbone: str, backbone_args: dict, **kw):
+        super().__init__(priors_cfg, source="restored", **kw)
+        self.snapshot = Path(snapshot)
+        self.backbone, self.backbone_args = backbone, dict(backbone_args)
+        self._net: Optional[nn.Module] = None
+        self._stamp: Optional[tuple] = None
+
+    def _current_net(self) -> Optional[nn.Module]:
+        try:
+            st = self.snapshot.stat()
+        except FileNotFoundError:
+            return None
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp != self._stamp:
+            state, _ = read_safetensors(self.snapshot)
+            if self._net is None:
+                self._net = create_backbone(self.backbone, **self.backbone_args).eval()
+            self._net.load_state_dict(state)
+            self._stamp = stamp
+        return self._net
+
+    def image_for_source(self, index: int, lq_img: np.ndarray, gt_img: np.ndarray) -> np.ndarray:
+        net = self._current_net()
+        if net is None:
+            return lq_img
+        from samdistill.inference.tiling import restore_tensor
+
+        x = torch.from_numpy(np.ascontiguousarray(lq_img.transpose(2, 0, 1))).unsqueeze(0)
+        with torch.inference_mode():
+            y = restore_tensor(net, x)
+        # quantize like a saved image: SAM sees what a user would see, and hashes are stable
+        return (np.round(y[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255) / 255).astype(np.float32)
+
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state["_net"], state["_stamp"] = None, None  # each worker loads the snapshot itself
+        return state
+
+
+def write_ir1_snapshot(ir1: nn.Module, output_dir: str | Path) -> Path:
+    return atomic_save_file(ir1.state_dict(), Path(output_dir) / SNAPSHOT_NAME, {"format": "samdistill-ir1-snapshot"})
+
+
+def build_prior_provider(cfg, source: Optional[str] = None) -> PriorProvider:
+    """The provider for an experiment's SAM4IR priors (`cfg.sam4ir.prior_source` by default)."""
+    source = source or cfg.sam4ir.prior_source
+    if source == "restored":
+        # restored masks belong to one run's IR1: keep them in the run folder, not the shared cache
+        from samdistill.priors.cache import MaskCache
+
+        out = Path(cfg.output_dir)
+        return RestoredPriorProvider(cfg.priors, out / SNAPSHOT_NAME, cfg.model.name, cfg.model.args,
+                                     cache=MaskCache(out / "priors" / "masks"))
+    return PriorProvider(cfg.priors, source=source)
