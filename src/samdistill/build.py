@@ -1,0 +1,47 @@
+"""Config -> (method, train loader, val loader): the one place that picks the training method."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from accelerate.utils import set_seed
+
+from samdistill.config.experiment import ExperimentConfig
+from samdistill.methods.base import Method
+from samdistill.methods.plain import PlainRestoration
+
+
+def build_loaders(cfg: ExperimentConfig, prior_provider: Any = None) -> tuple[Any, Any]:
+    from samdistill.data.loader import build_dataloader  # heavy imports only when training
+
+    train = build_dataloader(cfg.data.train, cfg.data, train=True, prior_provider=prior_provider, seed=cfg.seed)
+    val = None
+    if cfg.data.val is not None:
+        val = build_dataloader(cfg.data.val, cfg.data, train=False, seed=cfg.seed)
+    return train, val
+
+
+def build_method(cfg: ExperimentConfig, train_dataset: Any = None, val_dataset: Any = None) -> Method:
+    """The baseline (IR1 alone) or SAM4IR; initial weights depend only on `cfg.seed`."""
+    set_seed(cfg.seed)
+    if not cfg.sam4ir.enabled:
+        return PlainRestoration(cfg.model.name, cfg.model.args, cfg.train.loss)
+    # Hook for SAM4IR: it builds IR1, IR2 + SPF, the relation network, and wires the prior
+    # provider into the datasets the loaders iterate (so batches carry "masks").
+    from samdistill.sam4ir.method import build_sam4ir_method
+
+    return build_sam4ir_method(cfg, train_dataset, val_dataset)
+
+
+def build_experiment(cfg: ExperimentConfig) -> tuple[Method, Any, Any]:
+    train_loader, val_loader = build_loaders(cfg)
+    method = build_method(cfg, train_loader.dataset, getattr(val_loader, "dataset", None))
+    return method, train_loader, val_loader
+
+
+def steps_for_epochs(train_loader: Any, epochs: int, num_processes: int = 1) -> int:
+    """Optimizer steps of `epochs` passes over the data, each process taking its share."""
+    per_epoch = math.ceil(len(train_loader) / max(1, num_processes))
+    if per_epoch == 0:
+        raise ValueError("the training loader yields no batch (batch size larger than the data set?)")
+    return epochs * per_epoch

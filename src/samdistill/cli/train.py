@@ -1,0 +1,52 @@
+"""`samdistill train`: train a restoration network (baseline or SAM4IR) from a YAML config.
+
+Runs on accelerate: `accelerate launch -m samdistill.cli.main train --config X.yaml` trains on
+every configured GPU/process with the same command.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from samdistill.cli.common import OVERRIDES_HELP, console, user_errors
+
+
+def train(
+    config: Path = typer.Option(..., "--config", "-c", help="experiment YAML file (see configs/)"),
+    resume: bool = typer.Option(False, "--resume", help="continue from the newest checkpoint in the output folder "
+                                "(same data order, RNG and optimizer state as an uninterrupted run)"),
+    output_dir: Optional[str] = typer.Option(None, "--output-dir", "-o",
+                                             help="where checkpoints, logs and model.safetensors go "
+                                             "(overrides output_dir of the config)"),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1,
+                                         help="train for N passes over the training set instead of "
+                                         "train.steps (the SAM4IR paper trains 200 epochs)"),
+    overrides: Optional[list[str]] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
+) -> None:
+    """Train a model; writes output_dir/model.safetensors (the shipped network only)."""
+    with user_errors():
+        from accelerate import PartialState
+
+        from samdistill.build import build_experiment, steps_for_epochs
+        from samdistill.config.loader import load_config
+        from samdistill.engine.trainer import Trainer
+
+        extra = list(overrides or [])
+        if output_dir is not None:
+            extra.append(f"output_dir={output_dir}")
+        cfg = load_config(config, extra)
+        method, train_loader, val_loader = build_experiment(cfg)
+        if epochs is not None:
+            cfg.train.steps = steps_for_epochs(train_loader, epochs, PartialState().num_processes)
+        result = Trainer(cfg, method, train_loader, val_loader).fit(resume=resume)
+        state = PartialState()
+        state.destroy_process_group()
+        if state.is_main_process:
+            summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items())
+            console.print(f"done: {summary}\nmodel: {Path(cfg.output_dir) / 'model.safetensors'}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)

@@ -1,0 +1,90 @@
+"""Reconstruction losses, `loss(pred, gt) -> scalar`, for (B, C, H, W) images in [0, 1].
+
+- l1, mse: mean absolute / squared error.
+- charbonnier: mean sqrt((pred - gt)^2 + eps^2) (the MPRNet form; eps = 1e-3 by default).
+- psnr: NAFNet's PSNR loss, 10*log10(mse_i + 1e-8) averaged over the batch = -PSNR in dB.
+- l1_ssim: L1 - w * SSIM (EfficientDerain trains with L1 and 0.2 x negative SSIM).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from samdistill.engine.config import LossConfig
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+SSIM_WINDOW = 11
+SSIM_SIGMA = 1.5
+_PSNR_EPS = 1e-8
+
+
+def _gaussian_window(size: int, sigma: float, channels: int, like: torch.Tensor) -> torch.Tensor:
+    x = torch.arange(size, dtype=like.dtype, device=like.device) - (size - 1) / 2.0
+    taps = torch.exp(-0.5 * (x / sigma) ** 2)
+    taps = taps / taps.sum()
+    return torch.outer(taps, taps).expand(channels, 1, size, size).contiguous()
+
+
+def ssim(pred: torch.Tensor, gt: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """Differentiable mean SSIM (Gaussian 11x11, sigma 1.5, K1=0.01, K2=0.03), 'valid' region.
+
+    Images smaller than 11 pixels use a window as large as the image (training crops may be tiny).
+    """
+    channels = pred.shape[1]
+    size = min(SSIM_WINDOW, pred.shape[-2], pred.shape[-1])
+    window = _gaussian_window(size, SSIM_SIGMA, channels, pred)
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+
+    def filt(x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, window, groups=channels)
+
+    mu_p, mu_g = filt(pred), filt(gt)
+    var_p = filt(pred * pred) - mu_p ** 2
+    var_g = filt(gt * gt) - mu_g ** 2
+    cov = filt(pred * gt) - mu_p * mu_g
+    ssim_map = ((2 * mu_p * mu_g + c1) * (2 * cov + c2)) / ((mu_p ** 2 + mu_g ** 2 + c1) * (var_p + var_g + c2))
+    return ssim_map.mean()
+
+
+def l1_loss(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    return (pred - gt).abs().mean()
+
+
+def mse_loss(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    return ((pred - gt) ** 2).mean()
+
+
+def charbonnier_loss(pred: torch.Tensor, gt: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    return torch.sqrt((pred - gt) ** 2 + eps * eps).mean()
+
+
+def psnr_loss(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """-PSNR (dB, data range 1) per image, averaged; minimizing it maximizes PSNR."""
+    mse = ((pred - gt) ** 2).flatten(1).mean(1)
+    return (10.0 / math.log(10.0)) * torch.log(mse + _PSNR_EPS).mean()
+
+
+def l1_ssim_loss(pred: torch.Tensor, gt: torch.Tensor, ssim_weight: float = 0.2) -> torch.Tensor:
+    return l1_loss(pred, gt) - ssim_weight * ssim(pred, gt)
+
+
+def build_loss(loss_cfg: LossConfig) -> LossFn:
+    """The configured reconstruction loss as a plain function (no state, nothing to save)."""
+    name = loss_cfg.name
+    if name == "l1":
+        return l1_loss
+    if name == "mse":
+        return mse_loss
+    if name == "psnr":
+        return psnr_loss
+    if name == "charbonnier":
+        eps = loss_cfg.charbonnier_eps
+        return lambda pred, gt: charbonnier_loss(pred, gt, eps)
+    if name == "l1_ssim":
+        weight = loss_cfg.ssim_weight
+        return lambda pred, gt: l1_ssim_loss(pred, gt, weight)
+    raise ValueError(f"train.loss.name: unknown loss {name!r}")

@@ -1,0 +1,310 @@
+"""The training loop on Hugging Face accelerate: the same code on 1 CPU, 1 GPU or many processes.
+
+Step-based: `cfg.train.steps` optimizer updates over as many epochs as that takes. The data
+order is a function of (seed, epoch) (accelerate's seedable sampler; datasets with `set_epoch`
+get the epoch too), so a resumed run skips the batches already consumed in the current epoch,
+restores every process's RNG states and ends with exactly the weights of an uninterrupted run
+(with `train.deterministic: true`; on CUDA that also needs CUBLAS_WORKSPACE_CONFIG, set here
+before the first cuBLAS call). Only the main process writes files.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import DataLoaderConfiguration, gather_object, set_seed
+from tqdm.auto import tqdm
+
+from samdistill.config.loader import ConfigError, save_config
+from samdistill.engine.artifact import save_model_artifact
+from samdistill.engine.checkpoint import (capture_rng_state, latest_checkpoint, load_checkpoint,
+                                          load_method_state, load_optimizer_state,
+                                          method_state_for_checkpoint, restore_rng_state, save_checkpoint)
+from samdistill.engine.optim import apply_lr, build_optimizer
+from samdistill.methods.base import Method
+from samdistill.metrics.psnr_ssim import json_safe, mean_value, psnr_torch, ssim_torch
+
+logger = logging.getLogger(__name__)
+
+# Keys that may change between an interrupted run and its resumption without changing the result.
+_HASH_IGNORED = {"name", "output_dir", "eval"}
+_HASH_IGNORED_TRAIN = {"steps", "val_every", "save_every", "log_every", "progress", "tensorboard"}
+
+
+def config_hash(cfg: Any) -> str:
+    data = {k: v for k, v in cfg.model_dump(mode="json").items() if k not in _HASH_IGNORED}
+    data["train"] = {k: v for k, v in data["train"].items() if k not in _HASH_IGNORED_TRAIN}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(json_safe(obj), indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_history(path: Path, up_to_step: int) -> list[dict]:
+    """History entries of an earlier (interrupted) run, up to the step being resumed."""
+    if not path.is_file():
+        return []
+    try:
+        return [r for r in json.loads(path.read_text(encoding="utf-8")) if r.get("step", 0) <= up_to_step]
+    except (json.JSONDecodeError, AttributeError, TypeError):
+        logger.warning("%s: unreadable, starting a new history", path)
+        return []
+
+
+class Trainer:
+    def __init__(self, cfg: Any, method: Method, train_loader: Any, val_loader: Any = None,
+                 accelerator: Accelerator | None = None):
+        self.cfg, self.tc = cfg, cfg.train
+        self.output_dir = Path(cfg.output_dir)
+        if self.tc.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        self.accelerator = accelerator or Accelerator(
+            mixed_precision=self.tc.mixed_precision,
+            log_with="tensorboard" if self.tc.tensorboard else None,
+            project_dir=str(self.output_dir),
+            dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True, data_seed=cfg.seed),
+        )
+        set_seed(cfg.seed)
+        optimizer = build_optimizer(method, self.tc.optimizer)
+        self.model, self.optimizer, self.train_loader = self.accelerator.prepare(method, optimizer, train_loader)
+        self.val_loader = self.accelerator.prepare(val_loader) if val_loader is not None else None
+        self.step = self.epoch = self.batch_in_epoch = 0
+        self.train_history: list[dict] = []
+        self.val_history: list[dict] = []
+        self._pending_rng: dict | None = None
+        self._saved_step = -1
+        self._window: dict[str, float] = {}
+        self._window_count = 0
+
+    # ------------------------------------------------------------------ public
+    @property
+    def method(self) -> Method:
+        return self.accelerator.unwrap_model(self.model)
+
+    @property
+    def is_main(self) -> bool:
+        return self.accelerator.is_main_process
+
+    def fit(self, resume: bool = False) -> dict[str, Any]:
+        """Train to `cfg.train.steps`; returns the final validation metrics and last loss."""
+        was_deterministic = torch.are_deterministic_algorithms_enabled()
+        torch.use_deterministic_algorithms(self.tc.deterministic)
+        if self.tc.deterministic:
+            torch.backends.cudnn.benchmark = False
+        try:
+            if self.is_main:
+                self.output_dir.mkdir(parents=True, exist_ok=True)
+                save_config(self.cfg, self.output_dir / "config.yaml")
+            if self.tc.tensorboard:
+                self.accelerator.init_trackers("tensorboard")
+            if resume:
+                self._resume()
+            self._loop()
+            return self._finish()
+        finally:
+            torch.use_deterministic_algorithms(was_deterministic)
+
+    # ------------------------------------------------------------------ loop
+    def _loop(self) -> None:
+        steps_per_epoch = len(self.train_loader)
+        if steps_per_epoch == 0:
+            raise ConfigError("the training set yields no batch: data.batch_size is larger than the "
+                              "training set (per process); lower it or add data")
+        bar = tqdm(total=self.tc.steps, initial=self.step, desc="train", dynamic_ncols=True,
+                   disable=not (self.is_main and self.tc.progress))
+        while self.step < self.tc.steps:
+            for batch in self._epoch_batches():
+                self._train_step(batch)
+                self.step += 1
+                self.batch_in_epoch += 1
+                if self.batch_in_epoch >= steps_per_epoch:
+                    self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+                bar.update(1)
+                self._after_step(bar)
+                if self.step >= self.tc.steps:
+                    break
+            else:
+                if self.batch_in_epoch:  # loader gave fewer batches than len(): next epoch anyway
+                    self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+        bar.close()
+
+    def _epoch_batches(self) -> Iterator[dict]:
+        """Batches of the current epoch from the current position; restores RNG after a resume."""
+        loader = self.train_loader
+        if self.batch_in_epoch:
+            loader = self.accelerator.skip_first_batches(self.train_loader, self.batch_in_epoch)
+        for dl in (self.train_loader, loader):
+            if hasattr(dl, "set_epoch"):
+                dl.set_epoch(self.epoch)
+        dataset = getattr(self.train_loader, "dataset", None)
+        if hasattr(dataset, "set_epoch"):
+            dataset.set_epoch(self.epoch)
+        # An uninterrupted run created this epoch's iterator (which draws from the global RNG)
+        # before the checkpointed state when resuming mid-epoch, and after it at an epoch start.
+        if self._pending_rng is not None and not self.batch_in_epoch:
+            self._restore_rng()
+        for batch in loader:
+            if self._pending_rng is not None:
+                self._restore_rng()
+            yield batch
+
+    def _restore_rng(self) -> None:
+        restore_rng_state(self._pending_rng)
+        self._pending_rng = None
+
+    def _train_step(self, batch: dict) -> None:
+        self.method.on_step_start(self.step, self)
+        lr = apply_lr(self.optimizer, self.step, self.tc.schedule, self.tc.steps)
+        self.model.train()
+        out = self.model(batch)
+        self.accelerator.backward(out.loss)
+        logs = dict(out.logs, lr=lr)
+        if self.tc.grad_clip is not None:
+            norm = self.accelerator.clip_grad_norm_(self.model.parameters(), self.tc.grad_clip)
+            logs["grad_norm"] = float(norm)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        logs.setdefault("loss", float(out.loss.detach()))
+        for key, value in logs.items():
+            self._window[key] = self._window.get(key, 0.0) + float(value)
+        self._window_count += 1
+
+    def _after_step(self, bar: tqdm) -> None:
+        step, tc = self.step, self.tc
+        if step % tc.log_every == 0 or step == tc.steps:
+            self._log(bar)
+        if tc.val_every and step % tc.val_every == 0 and step < tc.steps:
+            self.validate()
+        if tc.save_every and step % tc.save_every == 0 and step < tc.steps:
+            self.save()
+
+    def _log(self, bar: tqdm) -> None:
+        if not self._window_count:
+            return
+        keys = sorted(self._window)
+        local = torch.tensor([self._window[k] / self._window_count for k in keys], device=self.accelerator.device)
+        means = self.accelerator.reduce(local, reduction="mean").tolist()
+        record = {"step": self.step, "epoch": self.epoch, **dict(zip(keys, means))}
+        self._window, self._window_count = {}, 0
+        if not torch.isfinite(torch.tensor(record["loss"])):
+            raise FloatingPointError(f"training diverged: loss is {record['loss']} at step {self.step} "
+                                     "(lower train.optimizer.lr or set train.grad_clip)")
+        self.train_history.append(record)
+        self.accelerator.log({f"train/{k}": v for k, v in record.items() if k != "step"}, step=self.step)
+        bar.set_postfix(loss=f"{record['loss']:.4g}", lr=f"{record['lr']:.2e}", refresh=False)
+
+    # ------------------------------------------------------------------ validation
+    @torch.no_grad()
+    def validate(self) -> dict[str, Any]:
+        """PSNR/SSIM of `method.restore` (and extra outputs) over the val set, all processes."""
+        if self.val_loader is None:
+            return {}
+        method, ev = self.method, self.cfg.eval
+        was_training = method.training
+        method.eval()
+        scores: dict[str, list[torch.Tensor]] = {}
+        for batch in self.val_loader:
+            with self.accelerator.autocast():
+                outputs = {"": method.restore(batch["lq"]), **method.extra_validation(batch)}
+            gt = batch["gt"].float()
+            for key, pred in outputs.items():
+                pred = pred.float().clamp(0, 1)
+                per_image = torch.stack([psnr_torch(pred, gt, ev.crop_border, ev.y_channel),
+                                         ssim_torch(pred, gt, ev.crop_border, ev.y_channel)], dim=1)
+                scores.setdefault(key, []).append(self.accelerator.gather_for_metrics(per_image).cpu())
+        method.train(was_training)
+        record: dict[str, Any] = {"step": self.step}
+        for key, chunks in scores.items():
+            table = torch.cat(chunks)
+            prefix = f"{key}_" if key else ""
+            record[f"{prefix}psnr"] = mean_value(table[:, 0].tolist())
+            record[f"{prefix}ssim"] = mean_value(table[:, 1].tolist())
+        record["images"] = int(torch.cat(scores[""]).shape[0]) if "" in scores else 0
+        self.val_history.append(record)
+        self.accelerator.log({f"val/{k}": v for k, v in record.items() if k != "step"}, step=self.step)
+        self._write_histories()
+        return record
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self) -> Path | None:
+        """Checkpoint the current step (all processes must call it; the main one writes)."""
+        # Per-process state: RNGs and the partly filled logging window (so that the log points
+        # of a resumed run equal those of an uninterrupted one).
+        per_rank = gather_object([{"rng": capture_rng_state(), "sums": dict(self._window),
+                                   "count": self._window_count}])
+        path = None
+        if self.is_main:
+            rng_states = [r.pop("rng") for r in per_rank]
+            extra = {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "log_windows": per_rank,
+                     "num_processes": self.accelerator.num_processes, "config_hash": config_hash(self.cfg),
+                     "scheduler": {"kind": "lr_factor(step)", "lr": [g["lr"] for g in self.optimizer.param_groups]}}
+            state = method_state_for_checkpoint(self.method, self.method.frozen_prefixes())
+            path = save_checkpoint(self.output_dir, self.step, state, self.optimizer.state_dict(), rng_states, extra)
+            self._write_histories()
+        self._saved_step = self.step
+        self.accelerator.wait_for_everyone()
+        return path
+
+    def _resume(self) -> None:
+        path = latest_checkpoint(self.output_dir)
+        if path is None:
+            if self.is_main:
+                logger.warning("%s: no checkpoint to resume from; training from scratch", self.output_dir)
+            return
+        ckpt = load_checkpoint(path)
+        load_method_state(self.method, ckpt.method_state, path / "method.safetensors", self.method.frozen_prefixes())
+        load_optimizer_state(self.optimizer, ckpt.optimizer_state, path / "optimizer.safetensors")
+        meta = ckpt.meta
+        self.step, self.epoch, self.batch_in_epoch = ckpt.step, int(meta["epoch"]), int(meta["batch_in_epoch"])
+        self._saved_step = self.step
+        if meta.get("config_hash") != config_hash(self.cfg) and self.is_main:
+            logger.warning("%s: resuming with a different config than the checkpoint's; the result "
+                           "will not equal an uninterrupted run", path)
+        if meta.get("num_processes") != self.accelerator.num_processes and self.is_main:
+            logger.warning("%s: saved with %s processes, resumed with %d: the data order changes",
+                           path, meta.get("num_processes"), self.accelerator.num_processes)
+        rank = self.accelerator.process_index
+        self._pending_rng = ckpt.rng_states[rank if rank < len(ckpt.rng_states) else 0]
+        windows = meta.get("log_windows") or [{}]
+        window = windows[rank if rank < len(windows) else 0]
+        self._window, self._window_count = dict(window.get("sums", {})), int(window.get("count", 0))
+        self.train_history = read_history(self.output_dir / "train_history.json", self.step)
+        self.val_history = read_history(self.output_dir / "val_history.json", self.step)
+
+    # ------------------------------------------------------------------ end of training
+    def _finish(self) -> dict[str, Any]:
+        if self.val_loader is not None and (not self.val_history or self.val_history[-1]["step"] != self.step):
+            self.validate()
+        if self._saved_step != self.step:
+            self.save()
+        if self.is_main:
+            method = self.method
+            save_model_artifact(method.shipped_model(), *method.shipped_spec(), self.output_dir / "model.safetensors",
+                                extra={"step": str(self.step), "config_hash": config_hash(self.cfg)})
+            self._write_histories()
+        self.accelerator.wait_for_everyone()
+        # Not end_training(): it also destroys the process group, and a program may train again
+        # (e.g. baseline then SAM4IR); the CLI destroys it when the command ends.
+        for tracker in self.accelerator.trackers:
+            tracker.finish()
+        result: dict[str, Any] = {"step": self.step}
+        if self.val_history:
+            result.update({k: v for k, v in self.val_history[-1].items() if k != "step"})
+        if self.train_history:
+            result["train_loss"] = self.train_history[-1]["loss"]
+        return result
+
+    def _write_histories(self) -> None:
+        if self.is_main:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            write_json(self.output_dir / "train_history.json", self.train_history)
+            write_json(self.output_dir / "val_history.json", self.val_history)

@@ -1,0 +1,53 @@
+"""The Method contract: an `nn.Module` that owns every network it trains.
+
+The engine only ever calls what is defined here, so a method (plain baseline, SAM4IR, ...) plugs
+into the same accelerate loop. Under multi-process training the whole method is wrapped by DDP:
+`forward` runs through the wrapper, everything else on the unwrapped module.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+import torch.nn as nn
+
+if TYPE_CHECKING:  # pragma: no cover
+    from samdistill.engine.trainer import Trainer
+
+
+@dataclass
+class StepOutput:
+    """One training step: the scalar loss to back-propagate and floats to log."""
+
+    loss: torch.Tensor
+    logs: dict[str, float] = field(default_factory=dict)
+
+
+class Method(nn.Module):
+    """Base class; subclasses implement forward, restore, shipped_model and shipped_spec."""
+
+    def forward(self, batch: dict[str, Any]) -> StepOutput:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(batch) -> StepOutput")
+
+    def restore(self, lq: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """The network that ships (IR1) applied to a degraded batch; used for validation."""
+        raise NotImplementedError(f"{type(self).__name__} must implement restore(lq)")
+
+    def shipped_model(self) -> nn.Module:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must implement shipped_model()")
+
+    def shipped_spec(self) -> tuple[str, dict[str, Any]]:  # pragma: no cover - abstract
+        """(registered backbone name, constructor args) of `shipped_model()`."""
+        raise NotImplementedError(f"{type(self).__name__} must implement shipped_spec()")
+
+    def frozen_prefixes(self) -> tuple[str, ...]:
+        """State-dict prefixes left out of checkpoints (frozen, rebuilt from their own weights)."""
+        return ()
+
+    def on_step_start(self, step: int, trainer: "Trainer") -> None:
+        """Called before every optimizer step with the number of steps already done."""
+
+    def extra_validation(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Extra restored batches to score during validation, e.g. {"ir2": I2}."""
+        return {}
