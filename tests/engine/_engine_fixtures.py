@@ -74,7 +74,7 @@ class NoisyPlain(PlainRestoration):
 
     def forward(self, batch: dict) -> StepOutput:
         lq = batch["lq"] + 0.02 * random.random() * torch.randn_like(batch["lq"])
-        loss = self.recon(self.ir1(lq), batch["gt"])
+        _, loss = self.reconstruct(self.ir1, lq, batch["gt"])
         return StepOutput(loss, {"loss": float(loss.detach())})
 
 

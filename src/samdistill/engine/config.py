@@ -24,7 +24,11 @@ class ScheduleConfig(StrictModel):
 
 
 class LossConfig(StrictModel):
-    name: Literal["l1", "charbonnier", "psnr", "l1_ssim", "mse"] = "l1"
+    name: Literal["l1", "charbonnier", "psnr", "l1_ssim", "mse", "rcdnet_multistage"] = Field(
+        "l1",
+        description="rcdnet_multistage: RCDNet's loss on every stage's background and rain layer "
+        "(needs a backbone with forward_stages)",
+    )
     charbonnier_eps: float = Field(1e-3, gt=0)
     ssim_weight: float = Field(0.2, ge=0, description="l1_ssim: L1 - w*SSIM (EfficientDerain uses 0.2)")
 

@@ -12,6 +12,7 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
+import torch.nn as nn
 
 from samdistill.engine.config import LossConfig
 
@@ -88,3 +89,32 @@ def build_loss(loss_cfg: LossConfig) -> LossFn:
         weight = loss_cfg.ssim_weight
         return lambda pred, gt: l1_ssim_loss(pred, gt, weight)
     raise ValueError(f"train.loss.name: unknown loss {name!r}")
+
+
+Reconstruct = Callable[[nn.Module, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+def build_reconstruction(loss_cfg: LossConfig) -> Reconstruct:
+    """`run(model, lq, gt) -> (restored, loss)`: a network's forward plus its training loss.
+
+    Most losses only see the restored image; RCDNet's multi-stage loss needs every stage's
+    background and rain layer, so it runs the network through `forward_stages`.
+    """
+    if loss_cfg.name == "rcdnet_multistage":
+        from samdistill.models.losses_paper import rcdnet_multistage_loss
+
+        def run_stages(model: nn.Module, lq: torch.Tensor, gt: torch.Tensor):
+            if not hasattr(model, "forward_stages"):
+                raise ValueError(f"train.loss.name=rcdnet_multistage needs a backbone with forward_stages "
+                                 f"(RCDNet); {type(model).__name__} has none")
+            stages = model.forward_stages(lq)
+            return stages.final, rcdnet_multistage_loss(stages, lq, gt)
+
+        return run_stages
+    loss_fn = build_loss(loss_cfg)
+
+    def run(model: nn.Module, lq: torch.Tensor, gt: torch.Tensor):
+        pred = model(lq)
+        return pred, loss_fn(pred, gt)
+
+    return run

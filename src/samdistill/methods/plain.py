@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 
 from samdistill.engine.config import LossConfig
-from samdistill.engine.losses import build_loss
+from samdistill.engine.losses import build_reconstruction
 from samdistill.methods.base import Method, StepOutput
 from samdistill.models.registry import create_backbone
 
@@ -21,10 +21,10 @@ class PlainRestoration(Method):
         self.backbone_name = backbone_name
         self.backbone_args = dict(backbone_args or {})
         self.ir1 = create_backbone(backbone_name, **self.backbone_args)
-        self.recon = build_loss(loss_cfg or LossConfig())
+        self.reconstruct = build_reconstruction(loss_cfg or LossConfig())
 
     def forward(self, batch: dict[str, Any]) -> StepOutput:
-        loss = self.recon(self.ir1(batch["lq"]), batch["gt"])
+        _, loss = self.reconstruct(self.ir1, batch["lq"], batch["gt"])
         return StepOutput(loss, {"loss": float(loss.detach())})
 
     def restore(self, lq: torch.Tensor) -> torch.Tensor:

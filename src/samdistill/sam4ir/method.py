@@ -11,7 +11,7 @@ from typing import Any, Optional
 import torch
 import torch.nn as nn
 
-from samdistill.engine.losses import build_loss
+from samdistill.engine.losses import build_reconstruction
 from samdistill.methods.base import Method, StepOutput
 from samdistill.models.registry import create_backbone, pad_multiple, spf_attach_points
 from samdistill.priors.encodings import encode, encoded_channels
@@ -28,7 +28,7 @@ class SAM4IRMethod(Method):
         super().__init__()
         self.backbone, self.backbone_args, self.cfg = backbone, dict(backbone_args), cfg
         self.encoding, self.num_masks = encoding, num_masks
-        self.recon = build_loss(loss_cfg)
+        self.reconstruct = build_reconstruction(loss_cfg)
         self.ir1 = create_backbone(backbone, **self.backbone_args)
         self.ir2: Optional[nn.Module] = create_backbone(backbone, **self.backbone_args) if cfg.cascade else None
         self.spf: Optional[SPFFusion] = None
@@ -57,28 +57,30 @@ class SAM4IRMethod(Method):
     def needs_masks(self) -> bool:
         return self.spf is not None or self.relation_net is not None
 
-    def teacher(self, i1: torch.Tensor, lq: torch.Tensor, masks: Optional[torch.Tensor]) -> torch.Tensor:
-        """I2 = IR2(I1) with SPF fusing [I1, M] into every block (eq. 3)."""
+    def teacher(self, i1: torch.Tensor, lq: torch.Tensor, masks: Optional[torch.Tensor],
+                gt: Optional[torch.Tensor] = None):
+        """I2 = IR2(I1) with SPF fusing [I1, M] into every block (eq. 3).
+
+        With `gt`, returns (I2, IR2's reconstruction loss); without, I2 alone."""
         src = i1 if self.cfg.ir2_input == "restored" else lq
         if self.cfg.detach_ir1_for_ir2:
             src, i1 = src.detach(), i1.detach()
+        run = (lambda: self.reconstruct(self.ir2, src, gt)) if gt is not None else (lambda: self.ir2(src))
         if self.spf is None:
-            return self.ir2(src)
+            return run()
         with self.spf.priors(i1, encode(masks, self.encoding)):
-            return self.ir2(src)
+            return run()
 
     def forward(self, batch: dict) -> StepOutput:
         lq, gt = batch["lq"], batch["gt"]
         masks = batch.get("masks")
         if self.needs_masks() and masks is None:
             raise ValueError("SAM4IR with SPF/SGR needs prior masks in the batch (build the data with a PriorProvider)")
-        i1 = self.ir1(lq)
-        loss1 = self.recon(i1, gt)
+        i1, loss1 = self.reconstruct(self.ir1, lq, gt)
         logs = {"loss_ir1": float(loss1.detach())}
         total = loss1
         if self.ir2 is not None:
-            i2 = self.teacher(i1, lq, masks)
-            loss2 = self.recon(i2, gt)
+            i2, loss2 = self.teacher(i1, lq, masks, gt)
             total = total + loss2
             logs["loss_ir2"] = float(loss2.detach())
             if self.cfg.spd.enabled:
