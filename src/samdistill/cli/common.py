@@ -8,7 +8,7 @@ from typing import Iterator
 import typer
 from rich.console import Console
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 OVERRIDES_HELP = "config overrides, e.g. train.steps=500 data.batch_size=4 (repeatable, after the options)"
 

@@ -1,0 +1,209 @@
+"""Score a network on paired data, or score two folders of images against each other.
+
+Both write the same kind of report: `metrics.json` (per-image list + means; PSNR of identical
+images is inf, written as the string "inf") and `metrics.md` (a Markdown table). A model
+evaluation also scores the degraded input against the ground truth, so every report shows the
+baseline a restoration has to beat.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import torch
+import torch.nn as nn
+from tqdm import tqdm
+
+from samdistill.data.errors import DataError
+from samdistill.metrics.config import EvalConfig
+from samdistill.metrics.psnr_ssim import json_safe, mean_value, psnr, ssim
+
+MODEL_KEYS = ("psnr", "ssim", "input_psnr", "input_ssim")
+FOLDER_KEYS = ("psnr", "ssim")
+
+
+def _to_hwc(t: torch.Tensor) -> np.ndarray:
+    return t.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+
+
+def _iter_samples(data: Any) -> Iterable[tuple[str, np.ndarray, np.ndarray, dict]]:
+    """(name, lq, gt, paths) from a dataset yielding {"lq","gt","name","index"} dicts, or from
+    (lq_path, gt_path) tuples / `data.layouts.Pair`s (.lq, .gt, .name, optional .lq_box/.gt_box)."""
+    from samdistill.data.io import read_image
+
+    pairs = getattr(data, "pairs", None)
+    for i in range(len(data)):
+        item = data[i]
+        if isinstance(item, dict):
+            pair = pairs[item.get("index", i)] if pairs is not None else None
+            paths = {"lq_path": str(pair.lq), "gt_path": str(pair.gt)} if pair is not None else {}
+            yield str(item["name"]), _to_hwc(item["lq"]), _to_hwc(item["gt"]), paths
+        else:
+            lq, gt = (item.lq, item.gt) if hasattr(item, "lq") else item
+            name = getattr(item, "name", None) or Path(lq).stem
+            lq_img = read_image(lq, getattr(item, "lq_box", None))
+            gt_img = read_image(gt, getattr(item, "gt_box", None))
+            yield name, lq_img, gt_img, {"lq_path": str(lq), "gt_path": str(gt)}
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def score_pair(pred: np.ndarray, gt: np.ndarray, eval_cfg: EvalConfig, name: str) -> tuple[float, float]:
+    """(PSNR, SSIM) with the config's conventions; errors name the image."""
+    try:
+        return (psnr(pred, gt, eval_cfg.crop_border, eval_cfg.y_channel),
+                ssim(pred, gt, eval_cfg.crop_border, eval_cfg.y_channel))
+    except ValueError as err:
+        raise DataError(f"{name}: {err}") from None
+
+
+def evaluate_model(model: nn.Module, dataset_or_pairs: Any, eval_cfg: EvalConfig,
+                   save_dir: str | Path | None = None, save_images: bool | None = None,
+                   progress: bool = True) -> dict:
+    """Restore every pair, score restored and input images against GT; returns the report dict.
+
+    The report: {"count", "y_channel", "crop_border", "tile", "images": [{"name", "psnr", "ssim",
+    "input_psnr", "input_ssim", "lq_path", "gt_path"}...], "mean": {...}} (means are inf if
+    any image is identical to its GT). With `save_dir`, writes metrics.json and metrics.md there,
+    and the restored images as {name}.png when `save_images` (default: eval_cfg.save_images).
+    """
+    from samdistill.data.io import write_image
+    from samdistill.inference.restore import restore_image
+
+    save_images = eval_cfg.save_images if save_images is None else save_images
+    device, was_training = _model_device(model), model.training
+    model.eval()
+    rows = []
+    try:
+        samples = _iter_samples(dataset_or_pairs)
+        for name, lq, gt, paths in tqdm(samples, total=len(dataset_or_pairs), desc="eval", unit="img",
+                                        disable=not progress):
+            restored = restore_image(model, lq, device, eval_cfg.tile, eval_cfg.tile_overlap)
+            out_psnr, out_ssim = score_pair(restored, gt, eval_cfg, name)
+            in_psnr, in_ssim = score_pair(lq, gt, eval_cfg, name)
+            rows.append({"name": name, "psnr": out_psnr, "ssim": out_ssim,
+                         "input_psnr": in_psnr, "input_ssim": in_ssim, **paths})
+            if save_dir is not None and save_images:
+                target = Path(save_dir) / f"{name}.png"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                write_image(target, restored)
+    finally:
+        model.train(was_training)
+    report = {"count": len(rows), "y_channel": eval_cfg.y_channel, "crop_border": eval_cfg.crop_border,
+              "tile": eval_cfg.tile, "images": rows, "mean": _means(rows, MODEL_KEYS)}
+    if save_dir is not None:
+        write_report(report, save_dir, MODEL_KEYS)
+    return report
+
+
+def _means(rows: list[dict], keys: tuple[str, ...]) -> dict[str, float]:
+    return {k: mean_value([r[k] for r in rows]) for k in keys}
+
+
+# ---------------------------------------------------------------- folder comparison
+
+def _index_by_stem(folder: Path, problems: list[str]) -> dict[str, Path]:
+    from samdistill.inference.restore import list_images
+
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: folder not found")
+    by_stem: dict[str, list[Path]] = {}
+    for path in list_images(folder):
+        by_stem.setdefault(path.stem, []).append(path)
+    for stem, paths in by_stem.items():
+        if len(paths) > 1:
+            problems.append(f"ambiguous: {', '.join(map(str, paths))} share the name {stem!r} (none scored)")
+    return {stem: paths[0] for stem, paths in by_stem.items() if len(paths) == 1}
+
+
+def _unmatched(pred: dict[str, Path], gt: dict[str, Path]) -> list[str]:
+    return ([f"no ground truth for {pred[s]}" for s in sorted(set(pred) - set(gt))]
+            + [f"no prediction for {gt[s]}" for s in sorted(set(gt) - set(pred))])
+
+
+def _score_files(pred_path: Path, gt_path: Path, y_channel: bool, crop_border: int) -> dict:
+    from samdistill.data.io import read_image
+
+    pred, gt = read_image(pred_path), read_image(gt_path)
+    if pred.shape != gt.shape:
+        raise DataError(f"size mismatch: {pred_path} is {pred.shape[1]}x{pred.shape[0]} but "
+                        f"{gt_path} is {gt.shape[1]}x{gt.shape[0]}")
+    try:
+        return {"psnr": psnr(pred, gt, crop_border, y_channel), "ssim": ssim(pred, gt, crop_border, y_channel)}
+    except ValueError as err:
+        raise DataError(f"{pred_path}: {err}") from None
+
+
+def compare_folders(pred_dir: str | Path, gt_dir: str | Path, y_channel: bool = False,
+                    crop_border: int = 0) -> dict:
+    """Score images of `pred_dir` against the same-stem images of `gt_dir` (top level).
+
+    Returns {"count", "y_channel", "crop_border", "images": [{"name", "psnr", "ssim", "pred_path",
+    "gt_path"}], "mean": {"psnr", "ssim"}, "problems": [...]}: every unmatched, ambiguous,
+    unreadable or size-mismatched file is listed by path in "problems" and left out of the means.
+    Raises DataError if no pair at all could be scored.
+    """
+    problems: list[str] = []
+    pred = _index_by_stem(Path(pred_dir), problems)
+    gt = _index_by_stem(Path(gt_dir), problems)
+    problems += _unmatched(pred, gt)
+    rows = []
+    for stem in sorted(set(pred) & set(gt)):
+        try:
+            scores = _score_files(pred[stem], gt[stem], y_channel, crop_border)
+        except DataError as err:  # ImageReadError included: it names the file
+            problems.append(str(err))
+            continue
+        rows.append({"name": stem, **scores, "pred_path": str(pred[stem]), "gt_path": str(gt[stem])})
+    if not rows:
+        listed = "\n  ".join(problems) or "(no images found)"
+        raise DataError(f"no image pairs to score between {pred_dir} and {gt_dir}:\n  {listed}")
+    return {"count": len(rows), "y_channel": y_channel, "crop_border": crop_border, "images": rows,
+            "mean": _means(rows, FOLDER_KEYS), "problems": problems}
+
+
+# ---------------------------------------------------------------- report files
+
+def format_value(key: str, value: float) -> str:
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    return f"{value:.4f}" if "ssim" in key else f"{value:.2f}"
+
+
+COLUMN_TITLES = {"psnr": "PSNR (dB)", "ssim": "SSIM", "input_psnr": "input PSNR (dB)", "input_ssim": "input SSIM"}
+
+
+def markdown_report(report: dict, keys: tuple[str, ...]) -> str:
+    space = "Y (BT.601)" if report["y_channel"] else "RGB"
+    lines = [f"Metrics on {space}, crop border {report['crop_border']}, {report['count']} image(s).", "",
+             "| image | " + " | ".join(COLUMN_TITLES[k] for k in keys) + " |",
+             "|---" * (len(keys) + 1) + "|"]
+    for row in report["images"]:
+        lines.append(f"| {row['name']} | " + " | ".join(format_value(k, row[k]) for k in keys) + " |")
+    lines.append("| **mean** | " + " | ".join(f"**{format_value(k, report['mean'][k])}**" for k in keys) + " |")
+    problems = report.get("problems") or []
+    if problems:
+        lines += ["", f"{len(problems)} file(s) not scored:", ""] + [f"- {p}" for p in problems]
+    return "\n".join(lines) + "\n"
+
+
+def write_json(report: dict, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(json_safe(report), indent=2, allow_nan=False), encoding="utf-8")
+    return path
+
+
+def write_report(report: dict, out_dir: str | Path, keys: tuple[str, ...]) -> tuple[Path, Path]:
+    """metrics.json + metrics.md in `out_dir` (created)."""
+    out_dir = Path(out_dir)
+    md = out_dir / "metrics.md"
+    js = write_json(report, out_dir / "metrics.json")
+    md.write_text(markdown_report(report, keys), encoding="utf-8")
+    return js, md
