@@ -63,3 +63,8 @@ class DataConfig(StrictModel):
     num_workers: int = Field(0, ge=0)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     val_limit: Optional[int] = Field(None, ge=1, description="validate on the first N pairs only")
+    repeat: Optional[int] = Field(
+        None, ge=1,
+        description="train: the training set is visited this many times per epoch (default: enough "
+        "copies for at least 1000 items per epoch, so small sets do not make tiny epochs)",
+    )

@@ -1,0 +1,310 @@
+"""Find (LQ, GT) pairs in the published folder layouts, and report every pairing problem at once.
+
+``find_pairs(cfg)`` lists the matched pairs (in natural sort order) and remembers what did not
+match; ``validate_pairs`` adds duplicate names, unreadable files and size mismatches;
+``resolve_pairs`` does both and stops (``on_bad_pairs: error``) or warns and skips (``skip``).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Hashable, Iterable, Optional
+
+from samdistill.data.config import DatasetConfig
+from samdistill.data.errors import DataError, ImageReadError, PairingError
+from samdistill.data.io import Box, check_image, image_size, is_image_file, natural_key
+
+log = logging.getLogger(__name__)
+
+EXPECTED_TREES = {
+    "rain200": "ROOT/norain/norain-{i}.png  and  ROOT/rain/X2/norain-{i}x2.png  (or ROOT/rain/norain-{i}x2.png)",
+    "restormer": "ROOT/input/NAME.png  and  ROOT/target/NAME.png  (same names; or ROOT/{split}/input, ROOT/{split}/target)",
+    "didmdn": "ROOT/NAME.jpg, each file rainy | clean side by side (didmdn_lq_side picks the rainy half)",
+    "ddn": "ROOT/rainy_image/{i}_{k}.jpg (k = 1..14)  and  ROOT/ground_truth/{i}.jpg",
+    "gopro": "ROOT/{split}/{sequence}/blur/{frame}.png  and  ROOT/{split}/{sequence}/sharp/{frame}.png  (ROOT may be the split folder)",
+    "sidd": "ROOT/Data/{scene}/{id}_NOISY_SRGB_{k}.PNG  and  {id}_GT_SRGB_{k}.PNG in the same scene folder",
+    "folders": "ROOT/LQ_DIR/NAME.png  and  ROOT/GT_DIR/NAME.png  (or keys from the regex `pattern`)",
+    "embedded": "CACHE/{name}/v1/{split}/input/*.png  and  .../target/*.png (built automatically)",
+}
+
+
+@dataclass(frozen=True)
+class Pair:
+    lq: Path
+    gt: Path
+    name: str
+    lq_box: Optional[Box] = None  # (left, upper, right, lower) when LQ is part of a file
+    gt_box: Optional[Box] = None
+
+
+class PairList(list):
+    """A list of pairs that also carries the pairing problems the scan found (unmatched files)."""
+
+    def __init__(self, pairs: Iterable[Pair] = (), scan_problems: Iterable[str] = ()):
+        super().__init__(pairs)
+        self.scan_problems = list(scan_problems)
+
+
+def find_pairs(cfg: DatasetConfig) -> PairList:
+    """All matched pairs of ``cfg``'s layout, in natural sort order (``limit`` not applied)."""
+    scanner = _SCANNERS[cfg.layout]
+    pairs, problems = scanner(cfg)
+    return PairList(pairs, problems)
+
+
+def validate_pairs(pairs: list[Pair], cfg: Optional[DatasetConfig] = None, check_images: bool = True,
+                   full_decode: bool = False) -> tuple[list[Pair], list[str]]:
+    """(good pairs, every problem). Problems: unmatched LQ/GT, duplicate names, unreadable files,
+    LQ/GT size mismatch. ``full_decode`` decodes every pixel (catches truncation) instead of
+    reading headers only."""
+    scan_problems = getattr(pairs, "scan_problems", None)
+    if scan_problems is None:
+        scan_problems = find_pairs(cfg).scan_problems if cfg is not None else []
+    problems = list(scan_problems)
+    groups: dict[str, list[Pair]] = defaultdict(list)
+    for pair in pairs:
+        groups[pair.name].append(pair)
+    good = []
+    sizes: dict[Path, tuple[int, int] | str] = {}
+    for pair in pairs:
+        same_name = groups[pair.name]
+        if len(same_name) > 1:
+            if pair is same_name[0]:
+                problems.append(f"duplicate name {pair.name!r}: " + ", ".join(str(p.lq) for p in same_name))
+            continue
+        issue = _image_problem(pair, sizes, full_decode) if check_images else None
+        if issue:
+            problems.append(issue)
+        else:
+            good.append(pair)
+    return good, problems
+
+
+def resolve_pairs(cfg: DatasetConfig, full_decode: bool = False) -> list[Pair]:
+    """Find and validate; raise PairingError on problems unless ``cfg.on_bad_pairs == 'skip'``."""
+    found = find_pairs(cfg)
+    if cfg.limit is not None:
+        found = PairList(found[: cfg.limit], found.scan_problems)
+    good, problems = validate_pairs(found, cfg, full_decode=full_decode)
+    root = dataset_root(cfg)
+    if problems and cfg.on_bad_pairs == "error":
+        raise PairingError(root, problems)
+    if problems:
+        log.warning("%s: skipping %d pairing problem(s):\n  %s", root, len(problems), "\n  ".join(problems))
+    if not good:
+        raise DataError(f"{root}: no usable image pairs for layout {cfg.layout!r}; expected {EXPECTED_TREES[cfg.layout]}")
+    return good
+
+
+def dataset_root(cfg: DatasetConfig) -> Path:
+    if cfg.layout == "embedded":
+        from samdistill.data.embedded import embedded_dir
+
+        return embedded_dir(cfg.name, cfg.cache_dir) / cfg.split
+    return Path(cfg.root).expanduser()
+
+
+# --- validation helpers ------------------------------------------------------------------------
+
+
+def _image_problem(pair: Pair, sizes: dict, full_decode: bool) -> Optional[str]:
+    lq_size = _size(pair.lq, sizes, full_decode)
+    gt_size = _size(pair.gt, sizes, full_decode)
+    unreadable = [f"unreadable: {s}" for s in (lq_size, gt_size) if isinstance(s, str)]
+    if unreadable:
+        return "; ".join(dict.fromkeys(unreadable))
+    if pair.lq == pair.gt and lq_size[0] % 2:
+        return f"odd width: {pair.lq} is {lq_size[0]}x{lq_size[1]}, cannot split into two equal halves"
+    lq_wh, gt_wh = _box_size(pair.lq_box, lq_size), _box_size(pair.gt_box, gt_size)
+    if lq_wh != gt_wh:
+        return (f"size mismatch: LQ {pair.lq} is {lq_wh[0]}x{lq_wh[1]} but GT {pair.gt} is "
+                f"{gt_wh[0]}x{gt_wh[1]} (WxH)")
+    return None
+
+
+def _size(path: Path, sizes: dict, full_decode: bool):
+    if path not in sizes:
+        try:
+            sizes[path] = check_image(path) if full_decode else image_size(path)
+        except ImageReadError as err:
+            sizes[path] = str(err)
+    return sizes[path]
+
+
+def _box_size(box: Optional[Box], size: tuple[int, int]) -> tuple[int, int]:
+    return size if box is None else (box[2] - box[0], box[3] - box[1])
+
+
+# --- scanning -----------------------------------------------------------------------------------
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.iterdir() if is_image_file(p)), key=lambda p: natural_key(p.name))
+
+
+def _require_dir(folder: Path, cfg: DatasetConfig) -> Path:
+    if not folder.is_dir():
+        raise DataError(f"{folder}: folder not found; layout {cfg.layout!r} expects {EXPECTED_TREES[cfg.layout]}")
+    return folder
+
+
+def _match(lq_files: list[Path], lq_key: Callable[[Path], Optional[Hashable]], gt_files: list[Path],
+           gt_key: Callable[[Path], Hashable], name_of: Callable[[Path, Hashable], str], expected: str) -> tuple[list[Pair], list[str]]:
+    """Pair LQ files with GT files by key; report LQ without GT, GT without LQ, ambiguous GT keys.
+    One GT may serve several LQ files (ddn); two LQ files with the same name are caught by validate_pairs."""
+    gt_by_key: dict[Hashable, list[Path]] = defaultdict(list)
+    for gt in gt_files:
+        gt_by_key[gt_key(gt)].append(gt)
+    pairs, problems, used = [], [], set()
+    for key, gts in gt_by_key.items():
+        if len(gts) > 1:
+            problems.append(f"duplicate GT key {key!r}: " + ", ".join(map(str, gts)))
+    for lq in lq_files:
+        key = lq_key(lq)
+        if key is None:
+            problems.append(f"unmatched LQ: {lq} (name does not fit {expected})")
+        elif key not in gt_by_key:
+            problems.append(f"unmatched LQ: {lq} (no GT for key {key!r}; expected {expected})")
+        else:
+            used.add(key)
+            if len(gt_by_key[key]) == 1:
+                pairs.append(Pair(lq=lq, gt=gt_by_key[key][0], name=name_of(lq, key)))
+    for key, gts in gt_by_key.items():
+        if key not in used:
+            problems.extend(f"unmatched GT: {gt} (no LQ image for it)" for gt in gts)
+    return pairs, problems
+
+
+def _stem_key(path: Path) -> str:
+    return path.stem
+
+
+def _scan_rain200(cfg: DatasetConfig):
+    root = _require_dir(Path(cfg.root).expanduser(), cfg)
+    gt_dir = _require_dir(root / "norain", cfg)
+    rain = _require_dir(root / "rain", cfg)
+    lq_dir = rain / "X2" if (rain / "X2").is_dir() else rain
+
+    def lq_key(p: Path) -> Optional[str]:
+        return p.stem[:-2] if p.stem.lower().endswith("x2") else None
+
+    return _match(_images(lq_dir), lq_key, _images(gt_dir), _stem_key, lambda p, k: k, "norain-{i}x2 -> norain/norain-{i}")
+
+
+def _scan_restormer_dir(base: Path, cfg: DatasetConfig):
+    lq_dir, gt_dir = _require_dir(base / "input", cfg), _require_dir(base / "target", cfg)
+    return _match(_images(lq_dir), _stem_key, _images(gt_dir), _stem_key, lambda p, k: k, "target/ file with the same name")
+
+
+def _scan_restormer(cfg: DatasetConfig):
+    root = _require_dir(Path(cfg.root).expanduser(), cfg)
+    base = root / cfg.split if not (root / "input").is_dir() and (root / cfg.split / "input").is_dir() else root
+    return _scan_restormer_dir(base, cfg)
+
+
+def _scan_embedded(cfg: DatasetConfig):
+    from samdistill.data.embedded import ensure_embedded
+
+    return _scan_restormer_dir(ensure_embedded(cfg.name, cfg.cache_dir) / cfg.split, cfg)
+
+
+def _scan_didmdn(cfg: DatasetConfig):
+    root = _require_dir(Path(cfg.root).expanduser(), cfg)
+    pairs = []
+    for path in _images(root):
+        try:
+            w, h = image_size(path)
+        except ImageReadError:
+            pairs.append(Pair(lq=path, gt=path, name=path.stem))  # validate_pairs reports it
+            continue
+        half = w // 2
+        left, right = (0, 0, half, h), (w - half, 0, w, h)
+        lq_box, gt_box = (left, right) if cfg.didmdn_lq_side == "left" else (right, left)
+        pairs.append(Pair(lq=path, gt=path, name=path.stem, lq_box=lq_box, gt_box=gt_box))
+    return pairs, []
+
+
+def _scan_ddn(cfg: DatasetConfig):
+    root = _require_dir(Path(cfg.root).expanduser(), cfg)
+    lq_dir, gt_dir = _require_dir(root / "rainy_image", cfg), _require_dir(root / "ground_truth", cfg)
+
+    def lq_key(p: Path) -> Optional[str]:
+        match = re.fullmatch(r"(.+)_(\d+)", p.stem)
+        return match.group(1) if match else None
+
+    return _match(_images(lq_dir), lq_key, _images(gt_dir), _stem_key, lambda p, k: p.stem,
+                  "rainy_image/{i}_{k} -> ground_truth/{i}")
+
+
+def _scan_gopro(cfg: DatasetConfig):
+    root = _require_dir(Path(cfg.root).expanduser(), cfg)
+    base = root / cfg.split if (root / cfg.split).is_dir() else root
+    sequences = sorted((d for d in base.iterdir() if (d / "blur").is_dir() or (d / "sharp").is_dir()),
+                       key=lambda d: natural_key(d.name))
+    if not sequences:
+        raise DataError(f"{base}: no {{sequence}}/blur or {{sequence}}/sharp folders; layout 'gopro' expects "
+                        f"{EXPECTED_TREES['gopro']}")
+    pairs, problems = [], []
+    for seq in sequences:
+        lq = _images(seq / "blur") if (seq / "blur").is_dir() else []
+        gt = _images(seq / "sharp") if (seq / "sharp").is_dir() else []
+        found = _match(lq, _stem_key, gt, _stem_key, lambda p, k, s=seq.name: f"{s}_{k}", f"{seq.name}/sharp/ same name")
+        pairs += found[0]
+        problems += found[1]
+    return pairs, problems
+
+
+def _scan_sidd(cfg: DatasetConfig):
+    root = _require_dir(Path(cfg.root).expanduser(), cfg)
+    data = root / "Data" if (root / "Data").is_dir() else root
+    scenes = sorted((d for d in data.iterdir() if d.is_dir()), key=lambda d: natural_key(d.name))
+    pairs, problems = [], []
+    for scene in scenes:
+        files = _images(scene)
+        noisy = [p for p in files if "_NOISY_" in p.stem.upper()]
+        clean = [p for p in files if "_GT_" in p.stem.upper()]
+
+        def key(p: Path, kind: str) -> Optional[tuple[str, str]]:
+            match = re.fullmatch(rf"(.+)_{kind}_SRGB_(\d+)", p.stem, flags=re.IGNORECASE)
+            return (match.group(1), match.group(2)) if match else None
+
+        found = _match(noisy, lambda p: key(p, "NOISY"), clean, lambda p: key(p, "GT"),
+                       lambda p, k: f"{k[0]}_{k[1]}", "{id}_GT_SRGB_{k} in the same scene folder")
+        pairs += found[0]
+        problems += found[1]
+    return pairs, problems
+
+
+def _scan_folders(cfg: DatasetConfig):
+    root = _require_dir(Path(cfg.root).expanduser(), cfg)
+    lq_dir, gt_dir = _require_dir(root / cfg.lq_dir, cfg), _require_dir(root / cfg.gt_dir, cfg)
+    lq_key: Callable[[Path], Optional[str]] = _stem_key
+    if cfg.pattern:
+        try:
+            regex = re.compile(cfg.pattern)
+        except re.error as err:
+            raise DataError(f"pattern {cfg.pattern!r} is not a valid regex: {err}") from err
+        if regex.groups < 1:
+            raise DataError(f"pattern {cfg.pattern!r} needs one capture group (the pairing key)")
+
+        def lq_key(p: Path) -> Optional[str]:
+            match = regex.search(p.stem)
+            return match.group(1) if match else None
+
+    expected = f"{cfg.gt_dir}/ file whose stem equals the key" + (f" from pattern {cfg.pattern!r}" if cfg.pattern else "")
+    return _match(_images(lq_dir), lq_key, _images(gt_dir), _stem_key, lambda p, k: k, expected)
+
+
+_SCANNERS = {
+    "rain200": _scan_rain200,
+    "restormer": _scan_restormer,
+    "didmdn": _scan_didmdn,
+    "ddn": _scan_ddn,
+    "gopro": _scan_gopro,
+    "sidd": _scan_sidd,
+    "folders": _scan_folders,
+    "embedded": _scan_embedded,
+}

@@ -1,0 +1,38 @@
+"""DataLoaders for training (random crops, augmentation, seeded shuffle) and validation (full images)."""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+from torch.utils.data import DataLoader
+
+from samdistill.data.config import DataConfig, DatasetConfig
+from samdistill.data.errors import DataError
+from samdistill.data.layouts import resolve_pairs
+from samdistill.data.paired import PairedImageDataset, PairPriorProvider
+
+MIN_ITEMS_PER_EPOCH = 1000
+
+
+def build_dataloader(ds_cfg: DatasetConfig, data_cfg: DataConfig, train: bool,
+                     prior_provider: Optional[PairPriorProvider] = None, seed: int = 0) -> DataLoader:
+    """Train: ``crop_size`` crops, augmentation, shuffle from ``seed``, ``drop_last``.
+    Validation: full images, batch size 1, in order, at most ``data_cfg.val_limit`` pairs."""
+    if not train and data_cfg.val_limit is not None:
+        limit = min(data_cfg.val_limit, ds_cfg.limit or data_cfg.val_limit)
+        ds_cfg = ds_cfg.model_copy(update={"limit": limit})
+    pairs = resolve_pairs(ds_cfg)
+    if not train:
+        dataset = PairedImageDataset(ds_cfg, prior_provider=prior_provider, seed=seed, pairs=pairs)
+        return DataLoader(dataset, batch_size=1, shuffle=False, num_workers=data_cfg.num_workers)
+    repeat = data_cfg.repeat or max(1, math.ceil(MIN_ITEMS_PER_EPOCH / len(pairs)))
+    dataset = PairedImageDataset(ds_cfg, crop_size=data_cfg.crop_size, augment=data_cfg.augment,
+                                 prior_provider=prior_provider, seed=seed, repeat=repeat, pairs=pairs)
+    if len(dataset) < data_cfg.batch_size:
+        raise DataError(f"{len(dataset)} training items (x{repeat} repeat) is fewer than batch_size "
+                        f"{data_cfg.batch_size}; lower data.batch_size or raise data.repeat")
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(dataset, batch_size=data_cfg.batch_size, shuffle=True, drop_last=True,
+                      generator=generator, num_workers=data_cfg.num_workers,
+                      persistent_workers=False)
