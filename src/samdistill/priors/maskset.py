@@ -39,7 +39,7 @@ class MaskSet:
 
     @property
     def area(self) -> np.ndarray:
-        return self.masks.reshape(len(self), -1).sum(1).astype(np.int64)
+        return self.masks.sum(axis=(1, 2)).astype(np.int64)  # (works for N = 0 too)
 
     @property
     def bbox(self) -> np.ndarray:
