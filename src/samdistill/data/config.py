@@ -63,6 +63,13 @@ class DataConfig(StrictModel):
     num_workers: int = Field(0, ge=0)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     val_limit: Optional[int] = Field(None, ge=1, description="validate on the first N pairs only")
+
+    @model_validator(mode="after")
+    def _val_defaults_to_test_split(self) -> "DataConfig":
+        # `data.val.name=embedded-rain` alone must not validate on the training split
+        if self.val is not None and "split" not in self.val.model_fields_set:
+            self.val.split = "test"
+        return self
     repeat: Optional[int] = Field(
         None, ge=1,
         description="train: the training set is visited this many times per epoch (default: enough "
