@@ -33,15 +33,20 @@ class SemanticSelectionAttention(nn.Module):
             self.att = nn.Conv2d(channels, 1, 3, padding=1)
         elif mode == "channel":
             self.att = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, channels, 1))
-        else:
-            self.att = nn.Conv2d(channels, channels, 3, padding=1)
+        else:  # 1x1: a per-pixel, per-channel gate; the 3x3 context comes from the conv blocks
+            self.att = nn.Conv2d(channels, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * torch.sigmoid(self.att(x))
 
 
 class SPFUnit(nn.Module):
-    """One unit f_i^SPF: [prev, F_i] -> conv block -> conv block -> SSA (-> + F_i)."""
+    """One unit f_i^SPF: [prev, F_i] -> conv block -> conv block -> SSA (-> + F_i).
+
+    The first block mixes the concatenated channels with a 1x1 conv, the second adds 3x3 spatial
+    context: the unit costs about as much as one plain 3x3 conv of the block's width, so IR2 stays
+    close to IR1's cost (Fig. 3 shows two conv blocks without kernel sizes).
+    """
 
     def __init__(self, prev_channels: int, block_channels: int, hidden: Optional[int] = None,
                  attention: str = "spatial_channel", resize_mode: str = "bilinear", residual: bool = True):
@@ -49,7 +54,7 @@ class SPFUnit(nn.Module):
         hidden = hidden or block_channels
         self.resize_mode = resize_mode
         self.residual = residual
-        self.conv1 = nn.Sequential(nn.Conv2d(prev_channels + block_channels, hidden, 3, padding=1), nn.GELU())
+        self.conv1 = nn.Sequential(nn.Conv2d(prev_channels + block_channels, hidden, 1), nn.GELU())
         self.conv2 = nn.Sequential(nn.Conv2d(hidden, block_channels, 3, padding=1), nn.GELU())
         self.ssa = SemanticSelectionAttention(block_channels, attention)
 
