@@ -1,0 +1,66 @@
+"""prior_source=restored (paper eq. 2): masks of IR1's output, refreshed from IR1 snapshots."""
+import os
+
+import numpy as np
+import torch
+
+from samdistill.config.loader import apply_overrides, config_from_dict
+from samdistill.models.registry import create_backbone
+from samdistill.sam4ir.method import build_sam4ir_method
+from samdistill.sam4ir.priors import RestoredPriorProvider, build_prior_provider, write_ir1_snapshot
+
+
+def _cfg(tmp_path, extra=()):
+    return config_from_dict(apply_overrides({}, [
+        f"output_dir={tmp_path / 'run'}", "model.name=nafnet_tiny", "sam4ir.enabled=true",
+        "sam4ir.prior_source=restored", "sam4ir.refresh_every=3", "sam4ir.sgr.features=random_conv",
+        f"priors.cache_dir={tmp_path / 'cache'}", "priors.num_masks=4", *extra]))
+
+
+def _net(seed):
+    torch.manual_seed(seed)
+    net = create_backbone("nafnet_tiny")
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    return net
+
+
+def test_provider_segments_ir1_output_of_the_latest_snapshot(tmp_path):
+    cfg = _cfg(tmp_path)
+    provider = build_prior_provider(cfg)
+    assert isinstance(provider, RestoredPriorProvider)
+    rng = np.random.default_rng(0)
+    lq, gt = rng.random((24, 24, 3), dtype=np.float32), rng.random((24, 24, 3), dtype=np.float32)
+    assert np.array_equal(provider.image_for_source(0, lq, gt), lq)  # before the first snapshot
+    net = _net(1).eval()
+    write_ir1_snapshot(net, cfg.output_dir)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(lq.transpose(2, 0, 1))[None])[0].clamp(0, 1).permute(1, 2, 0).numpy()
+    got = provider.image_for_source(0, lq, gt)
+    assert np.abs(got - expected).max() <= 0.5 / 255 + 1e-6  # quantized like a saved image
+    path = write_ir1_snapshot(_net(2), cfg.output_dir)
+    os.utime(path, ns=(1, 10**18))  # a new snapshot (distinct mtime) is picked up
+    assert not np.array_equal(provider.image_for_source(0, lq, gt), got)
+    stack = provider.masks_for_pair(0, None, lq, gt)
+    assert stack.shape == (4, 24, 24) and stack.max() == 1.0
+
+
+class _Trainer:
+    def __init__(self, cfg):
+        self.cfg, self.accelerator = cfg, None
+
+
+def test_method_publishes_ir1_every_k_steps(tmp_path):
+    cfg = _cfg(tmp_path)
+    method = build_sam4ir_method(cfg)
+    snap = tmp_path / "run" / "priors" / "ir1_snapshot.safetensors"
+    method.on_step_start(1, _Trainer(cfg))
+    assert not snap.exists()
+    method.on_step_start(3, _Trainer(cfg))
+    assert snap.exists()
+
+
+def test_gt_source_is_a_plain_cached_provider(tmp_path):
+    provider = build_prior_provider(_cfg(tmp_path, ["sam4ir.prior_source=gt"]))
+    assert provider.source == "gt" and not isinstance(provider, RestoredPriorProvider)
