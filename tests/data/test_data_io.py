@@ -77,12 +77,11 @@ def _png16_rgb(path, arr):
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
-def test_16bit_rgb_png_reads_high_byte_with_warning(tmp_path, caplog):
-    arr = np.array([[[0x1234, 0xFF00, 0x0080]]], dtype=np.uint16)
+def test_16bit_rgb_png_full_precision(tmp_path):
+    arr = np.array([[[0x1234, 0xFF00, 0x0080], [1, 65535, 257]]], dtype=np.uint16)
     _png16_rgb(tmp_path / "c16.png", arr)
     img = read_image(tmp_path / "c16.png")
-    np.testing.assert_allclose(img[0, 0] * 255, [0x12, 0xFF, 0x00], atol=1e-4)
-    assert "8-bit precision" in caplog.text and "c16.png" in caplog.text
+    np.testing.assert_allclose(img, arr / 65535.0, rtol=1e-6)  # low bytes kept (Pillow drops them)
 
 
 @pytest.mark.parametrize("content", [b"", b"not an image at all", None])

@@ -13,9 +13,8 @@ In memory an image is ``np.float32 (H, W, 3)`` in ``[0, 1]``, RGB. ``read_image`
 - palette ``P``                    -> RGB through the palette (transparency dropped)
 - CMYK / YCbCr / LAB / HSV         -> RGB via Pillow
 - 16-bit TIFF (gray or RGB)        -> read with tifffile at full precision, ``/ 65535``
-- 16-bit RGB(A) PNG                -> no installed reader (Pillow, imageio, skimage) keeps more
-                                      than the high byte, so these load at 8-bit precision and a
-                                      warning says so
+- 16-bit RGB(A) PNG                -> read with pypng at full precision (Pillow keeps only the
+                                      high byte), ``/ 65535``, alpha dropped
 EXIF orientation tags are not applied: pixels are used in stored order, identically for LQ and GT.
 Multi-frame files (GIF, TIFF) use their first frame.
 """
@@ -156,13 +155,26 @@ def _read_with_pillow(path: Path) -> np.ndarray:
         with Image.open(path) as im:
             im.seek(0)
             im.load()
-            if im.mode == "RGB" and _is_16bit_color_png(path):
-                log.warning("%s: 16-bit RGB PNG read at 8-bit precision (no installed reader keeps 16 bits)", path)
+            if im.mode in ("RGB", "RGBA") and _is_16bit_color_png(path):
+                return _read_png16(path)
             return _pil_to_float(path, im)
     except ImageReadError:
         raise
     except _PIL_ERRORS as err:
         raise ImageReadError(path, _reason(err)) from err
+
+
+def _read_png16(path: Path) -> np.ndarray:
+    """16-bit RGB(A) PNG at full precision: Pillow keeps only the high byte, pypng keeps all 16."""
+    import png  # pypng: pure Python, only needed for these files
+
+    try:
+        width, height, rows, info = png.Reader(filename=str(path)).asDirect()
+        planes = info["planes"]
+        arr = np.vstack([np.asarray(r, np.uint16) for r in rows]).reshape(height, width, planes)
+    except (png.Error, ValueError, OSError) as err:
+        raise ImageReadError(path, f"16-bit PNG: {err}") from err
+    return np.ascontiguousarray(arr[..., :3]).astype(np.float32) / 65535.0  # alpha dropped, as for 8-bit
 
 
 def _pil_to_float(path: Path, im: Image.Image) -> np.ndarray:
