@@ -13,7 +13,7 @@ class AMGConfig(StrictModel):
 
     points_per_side: int = Field(32, ge=1)
     points_per_batch: int = Field(64, ge=1)
-    pred_iou_thresh: float = Field(0.88, ge=0, le=1)
+    pred_iou_thresh: float = Field(0.88, ge=0, description="predicted IoU can exceed 1, so no upper bound")
     stability_score_thresh: float = Field(0.95, ge=0, le=1)
     stability_score_offset: float = Field(1.0, ge=0)
     mask_threshold: float = 0.0

@@ -44,8 +44,9 @@ class SPFUnit(nn.Module):
     """One unit f_i^SPF: [prev, F_i] -> conv block -> conv block -> SSA (-> + F_i).
 
     The first block mixes the concatenated channels with a 1x1 conv, the second adds 3x3 spatial
-    context: the unit costs about as much as one plain 3x3 conv of the block's width, so IR2 stays
-    close to IR1's cost (Fig. 3 shows two conv blocks without kernel sizes).
+    context (depthwise, then a 1x1 projection): a unit costs less than one plain 3x3 conv of the
+    block's width, so IR2 stays close to IR1's cost (Fig. 3 shows two conv blocks but no kernel
+    sizes).
     """
 
     def __init__(self, prev_channels: int, block_channels: int, hidden: Optional[int] = None,
@@ -55,7 +56,8 @@ class SPFUnit(nn.Module):
         self.resize_mode = resize_mode
         self.residual = residual
         self.conv1 = nn.Sequential(nn.Conv2d(prev_channels + block_channels, hidden, 1), nn.GELU())
-        self.conv2 = nn.Sequential(nn.Conv2d(hidden, block_channels, 3, padding=1), nn.GELU())
+        self.conv2 = nn.Sequential(  # depthwise 3x3 context + pointwise projection to the block width
+            nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden), nn.Conv2d(hidden, block_channels, 1), nn.GELU())
         self.ssa = SemanticSelectionAttention(block_channels, attention)
 
     def _resize(self, prev: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
