@@ -18,6 +18,12 @@ def test_spd_is_smooth_l1_with_beta_one():
     assert torch.allclose(i1.grad, torch.tensor([-0.2, 0.5, 1.0]) / 3)
 
 
+def test_spd_pixel_scale_255_is_mostly_l1():
+    i1, i2 = torch.tensor([0.5]), torch.tensor([0.1])
+    # 0.4 * 255 = 102 > beta: |d| - 0.5
+    assert math.isclose(spd_loss(i1, i2, pixel_scale=255.0).item(), 0.4 * 255 - 0.5, rel_tol=1e-5)
+
+
 def _brute_relations(f, m):
     # F(n) = F ⊙ m_n flattened over channels and pixels; cosine of every pair.
     b, n = m.shape[:2]

@@ -46,6 +46,12 @@ class SPDConfig(StrictModel):
     enabled: bool = True
     weight: float = Field(0.005, ge=0, description="lambda_1 (paper Table 6: 0.005)")
     beta: float = Field(1.0, gt=0, description="smooth-L1 transition point (paper: 1)")
+    pixel_scale: float = Field(
+        1.0, gt=0,
+        description="intensity scale at which eq. 4 is evaluated: 1 for [0,1] images, 255 for [0,255] "
+        "(the paper does not say; on [0,1] images with beta=1 the loss is quadratic and tiny, on "
+        "[0,255] it is mostly L1 and lambda_1=0.005 becomes a strong term)",
+    )
 
 
 class SGRConfig(StrictModel):

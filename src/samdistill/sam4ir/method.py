@@ -84,7 +84,7 @@ class SAM4IRMethod(Method):
             total = total + loss2
             logs["loss_ir2"] = float(loss2.detach())
             if self.cfg.spd.enabled:
-                l_spd = spd_loss(i1, i2, self.cfg.spd.beta)
+                l_spd = spd_loss(i1, i2, self.cfg.spd.beta, self.cfg.spd.pixel_scale)
                 total = total + self.cfg.spd.weight * l_spd
                 logs["loss_spd"] = float(l_spd.detach())
             if self.relation_net is not None:
