@@ -53,22 +53,27 @@ def save_model_artifact(model: nn.Module, backbone: str, args: dict[str, Any], p
     return atomic_save_file(model.state_dict(), path, meta)
 
 
-def load_state_into(model: nn.Module, state: dict, path: str | Path) -> nn.Module:
-    """Strict load with an error that lists missing/unexpected/mis-shaped keys and the file."""
-    own = model.state_dict()
+def state_mismatches(own: dict, state: dict) -> list[str]:
+    """What keeps `state` from loading into a module whose state dict is `own` (empty: it fits)."""
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
               for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
-    if missing or unexpected or shapes:
-        parts = []
-        if missing:
-            parts.append(f"missing {len(missing)} keys (e.g. {missing[:3]})")
-        if unexpected:
-            parts.append(f"unexpected {len(unexpected)} keys (e.g. {unexpected[:3]})")
-        if shapes:
-            parts.append(f"{len(shapes)} shape mismatches (e.g. {shapes[:2]})")
-        raise CheckpointError(f"{path}: does not match {type(model).__name__}: " + "; ".join(parts))
+    problems = []
+    if missing:
+        problems.append(f"missing {len(missing)} keys (e.g. {missing[:3]})")
+    if unexpected:
+        problems.append(f"unexpected {len(unexpected)} keys (e.g. {unexpected[:3]})")
+    if shapes:
+        problems.append(f"{len(shapes)} shape mismatches (e.g. {shapes[:2]})")
+    return problems
+
+
+def load_state_into(model: nn.Module, state: dict, path: str | Path) -> nn.Module:
+    """Strict load with an error that lists missing/unexpected/mis-shaped keys and the file."""
+    problems = state_mismatches(model.state_dict(), state)
+    if problems:
+        raise CheckpointError(f"{path}: does not match {type(model).__name__}: " + "; ".join(problems))
     model.load_state_dict(state)
     return model
 

@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 from safetensors.torch import save_file
 
-from samdistill.engine.artifact import CheckpointError, read_safetensors
+from samdistill.engine.artifact import CheckpointError, read_safetensors, state_mismatches
 
 FORMAT = "samdistill-checkpoint/1"
 CHECKPOINTS = "checkpoints"
@@ -237,17 +237,7 @@ def load_method_state(method: nn.Module, state: dict[str, torch.Tensor], source:
                       frozen_prefixes: tuple[str, ...] = ()) -> None:
     """Strict load of every non-frozen key; mismatches name the file and the keys."""
     own = {k: v for k, v in method.state_dict().items() if not k.startswith(tuple(frozen_prefixes))}
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-              for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
-    problems = []
-    if missing:
-        problems.append(f"missing {len(missing)} keys (e.g. {missing[:3]})")
-    if unexpected:
-        problems.append(f"unexpected {len(unexpected)} keys (e.g. {unexpected[:3]})")
-    if shapes:
-        problems.append(f"{len(shapes)} shape mismatches (e.g. {shapes[:2]})")
+    problems = state_mismatches(own, state)
     if problems:
         raise CheckpointError(f"{source}: does not match {type(method).__name__}: " + "; ".join(problems))
     method.load_state_dict(state, strict=False)

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from samdistill.engine.artifact import CheckpointError
+from samdistill.engine.artifact import CheckpointError, state_mismatches
 from samdistill.priors.sam.convert import official_to_hf
 from samdistill.priors.sam.official_config import config_dict_from_official, official_variant
 
@@ -169,17 +169,6 @@ def _load_official(path: Path) -> tuple[torch.nn.Module, SamInfo]:
 
 
 def _check_keys(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-              for k in own if k in state and own[k].shape != state[k].shape]
-    problems = []
-    if missing:
-        problems.append(f"missing keys {missing[:10]}")
-    if unexpected:
-        problems.append(f"unexpected keys {unexpected[:10]}")
-    if shapes:
-        problems.append(f"shape mismatches {shapes[:5]}")
+    problems = state_mismatches(model.state_dict(), state)
     if problems:
         raise CheckpointError(f"{path}: does not match the SAM architecture read from it: " + "; ".join(problems))
