@@ -117,3 +117,11 @@ def test_encodings_set_first_spf_unit_width(encoding, channels):
     first = m.spf.units[0].conv1[0]
     assert first.in_channels == 3 + channels + m.spf.units[0].conv2[0].out_channels
     assert torch.isfinite(m(_batch()).loss)
+
+
+def test_distillation_starts_at_the_configured_step():
+    m = _method(distill_start_step=5)
+    m.on_step_start(4, None)
+    assert "loss_spd" not in m(_batch()).logs and "loss_sgr" not in m(_batch()).logs
+    m.on_step_start(5, None)
+    assert {"loss_spd", "loss_sgr"} <= set(m(_batch()).logs)

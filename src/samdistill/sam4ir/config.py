@@ -100,6 +100,11 @@ class SAM4IRConfig(StrictModel):
     detach_ir1_for_ir2: bool = Field(
         True, description="IR2's reconstruction loss does not flow back into IR1 (IR1 trained by eq. 8 only)"
     )
+    distill_start_step: int = Field(
+        0, ge=0,
+        description="SPD and SGR act on IR1 from this step on (0: from the start, the paper's joint "
+        "training); later lets IR2 first become a better teacher than IR1",
+    )
     spf: SPFConfig = Field(default_factory=SPFConfig)
     spd: SPDConfig = Field(default_factory=SPDConfig)
     sgr: SGRConfig = Field(default_factory=SGRConfig)

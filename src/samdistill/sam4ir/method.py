@@ -37,6 +37,7 @@ class SAM4IRMethod(Method):
             probe = cfg.spf.probe_size or max(64, 2 * pad_multiple(self.ir2))
             self.spf = SPFFusion(self.ir2, paths, encoded_channels(encoding, num_masks), cfg.spf.hidden_channels,
                                  cfg.spf.attention, cfg.spf.resize_mode, cfg.spf.residual, probe)
+        self.step = 0  # optimizer steps done, set by the engine through on_step_start
         self.relation_net = None
         if self.ir2 is not None and cfg.sgr.enabled:
             self.relation_net = build_relation_features(cfg.sgr.features, cfg.sgr.vgg_weights, seed)
@@ -83,11 +84,12 @@ class SAM4IRMethod(Method):
             i2, loss2 = self.teacher(i1, lq, masks, gt)
             total = total + loss2
             logs["loss_ir2"] = float(loss2.detach())
-            if self.cfg.spd.enabled:
+            distill = self.step >= self.cfg.distill_start_step
+            if self.cfg.spd.enabled and distill:
                 l_spd = spd_loss(i1, i2, self.cfg.spd.beta, self.cfg.spd.pixel_scale)
                 total = total + self.cfg.spd.weight * l_spd
                 logs["loss_spd"] = float(l_spd.detach())
-            if self.relation_net is not None:
+            if self.relation_net is not None and distill:
                 l_sgr = self.sgr(i1, i2, masks)
                 total = total + self.cfg.sgr.weight * l_sgr
                 logs["loss_sgr"] = float(l_sgr.detach())
@@ -102,7 +104,8 @@ class SAM4IRMethod(Method):
         return sgr_loss(f1, f2, masks, c.distance, c.mask_resize, c.min_mask_pixels, c.relation)
 
     def on_step_start(self, step: int, trainer) -> None:
-        """prior_source=restored: publish IR1's weights every K steps for the prior provider."""
+        """Track the step (distill_start_step); prior_source=restored: publish IR1 every K steps."""
+        self.step = step
         if self.cfg.prior_source != "restored" or not self.needs_masks() or step % self.cfg.refresh_every:
             return
         from samdistill.sam4ir.priors import write_ir1_snapshot
