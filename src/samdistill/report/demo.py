@@ -20,18 +20,19 @@ from samdistill.config.loader import apply_overrides, config_from_dict
 
 # Profiles: steps per run and cadence. "full" must finish < 15 min on 2 CPU cores, "quick" < 3.
 PROFILES = {
-    "full": ["train.steps=1500", "train.val_every=250", "train.save_every=500"],
+    "full": ["train.steps=1200", "train.val_every=200", "train.save_every=400"],
     "quick": ["train.steps=150", "train.val_every=75", "train.save_every=150"],
 }
 
-# The demo's experiment: tiny NAFNet on embedded-rain; SAM4IR with the offline prior unless a
-# SAM checkpoint is given. The relation features default to the weight-free stand-in because no
-# VGG weights can be downloaded; pass sgr weights to use the paper's VGG16.
+# The demo's experiment: tiny NAFNet on embedded-rain; SAM4IR with the paper's defaults (priors
+# from IR1's restored output, refreshed every 100 steps; lambda_1 = 0.005, lambda_2 = 200) and the
+# offline prior unless a SAM checkpoint is given. The relation features default to the weight-free
+# stand-in because no VGG weights can be downloaded; pass --vgg-weights for the paper's VGG16.
 BASE = [
     "name=demo", "model.name=nafnet_tiny", "data.train.name=embedded-rain", "data.val.name=embedded-rain",
     "data.val.split=test", "data.crop_size=64", "data.batch_size=8", "train.optimizer.lr=1e-3", "train.schedule.name=cosine",
     "train.log_every=10", "train.tensorboard=false",
-    "sam4ir.prior_source=gt", "sam4ir.sgr.features=random_conv", "sam4ir.sgr.relation=pooled",
+    "sam4ir.prior_source=restored", "sam4ir.refresh_every=100", "sam4ir.sgr.features=random_conv",
 ]
 
 
