@@ -148,3 +148,77 @@ def test_has_valid_checks_the_entry_and_removes_a_bad_one(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="samdistill"):
         assert not cache.has_valid("ab" * 32, FP)
     assert "annotation 2: stored bbox" in caplog.text and not path.exists()
+
+
+def _true_runs(mask):
+    """Run lengths of a mask in COCO order (column by column, starting with a run of zeros)."""
+    flat = mask.T.ravel().astype(np.int8)
+    changes = np.flatnonzero(np.diff(flat)) + 1
+    runs = np.diff(np.concatenate([[0], changes, [flat.size]]))
+    return np.concatenate([[0], runs]) if flat[0] else runs
+
+
+def _varied_masks(rng, h, w):
+    densities = rng.choice([0.02, 0.3, 0.97], size=12)
+    masks = np.stack([rng.random((h, w)) < d for d in densities] + [
+        np.zeros((h, w), bool), np.ones((h, w), bool), np.eye(h, w, dtype=bool)])
+    masks[3, : h // 2] = True  # long runs: multi-chunk numbers, negative differences
+    return masks
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pycocotools under NumPy 2
+@pytest.mark.parametrize("h, w", [(1, 1), (7, 5), (40, 33), (300, 2)])
+def test_batched_run_lengths_match_single_numpy_truth_and_pycocotools(h, w):
+    masks = _varied_masks(np.random.default_rng(h * w), h, w)
+    counts = [rle["counts"].decode("ascii") for rle in cache_module.encode_masks(masks)]
+    runs, offsets = cache_module.rle_run_lengths_many(counts)
+    for i, (mask, text) in enumerate(zip(masks, counts)):
+        mine = runs[offsets[i]: offsets[i + 1]]
+        np.testing.assert_array_equal(mine, _true_runs(mask))
+        np.testing.assert_array_equal(cache_module.rle_run_lengths(text), mine)
+    decoded = cache_module.runs_to_masks(runs, offsets, np.arange(len(masks)), h, w)
+    coco = cache_module.coco_mask.decode(cache_module.encode_masks(masks)).transpose(2, 0, 1)
+    np.testing.assert_array_equal(decoded, masks)
+    np.testing.assert_array_equal(decoded, coco.astype(bool))
+    assert decoded.flags.c_contiguous
+
+
+def test_run_lengths_of_no_strings_and_of_empty_strings():
+    runs, offsets = cache_module.rle_run_lengths_many(["", "1", ""])
+    assert runs.tolist() == [1] and offsets.tolist() == [0, 0, 1, 1]
+    assert cache_module.rle_run_lengths_many([])[1].tolist() == [0]
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("extra_run", "annotation 99: RLE runs do not cover"),
+    ("other_mask", "annotation 99: stored area"),
+    ("outside_alphabet", "annotation 99: RLE counts contain characters outside"),
+    ("unfinished_number", "annotation 99: RLE counts end in the middle"),
+    ("bbox", "annotation 99: stored bbox"),
+    ("short_bbox", "annotation 99: stored bbox"),
+    ("size", "annotation 99: RLE size"),
+    ("score", "annotation 99: predicted_iou 'high' is not a number"),
+])
+def test_damage_in_the_last_of_100_annotations_is_detected(tmp_path, caplog, damage, message):
+    cache = MaskCache(tmp_path)
+    path = cache.put("ab" * 32, FP, _random_maskset(n=100, h=11, w=8, seed=5))
+    entry = json.loads(path.read_text())
+    last, seg = entry["annotations"][-1], entry["annotations"][-1]["segmentation"]
+    if damage == "extra_run":
+        seg["counts"] += "1"
+    elif damage == "other_mask":
+        seg["counts"] = entry["annotations"][0]["segmentation"]["counts"]
+    elif damage == "outside_alphabet":
+        seg["counts"] += "~"
+    elif damage == "unfinished_number":
+        seg["counts"] += "P"  # continuation bit set, nothing follows
+    elif damage in ("bbox", "short_bbox"):
+        last["bbox"] = last["bbox"][:3] if damage == "short_bbox" else [1, 1, 1, 1]
+    elif damage == "size":
+        seg["size"] = [11, 9]
+    elif damage == "score":
+        last["predicted_iou"] = "high"
+    path.write_text(json.dumps(entry))
+    with caplog.at_level(logging.WARNING, logger="samdistill"):
+        assert cache.get("ab" * 32, FP, top=4) is None
+    assert message in caplog.text and not path.exists()

@@ -23,7 +23,6 @@ import logging
 import math
 import os
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Any, Optional
 
@@ -130,7 +129,7 @@ def encode_entry(image_hash: str, fingerprint: dict, maskset: MaskSet) -> dict:
 
 
 def decode_entry(entry: dict, image_hash: str, fingerprint: dict, top: Optional[int] = None) -> MaskSet:
-    """Check every annotation (on its RLE, without decoding), then decode all masks in stored
+    """Check every annotation (all at once, on the RLE runs), then decode all masks in stored
     order, or with `top` only the `top` largest ones, largest first."""
     if not isinstance(entry, dict):
         raise CorruptEntry("top level is not an object")
@@ -143,13 +142,15 @@ def decode_entry(entry: dict, image_hash: str, fingerprint: dict, top: Optional[
     annotations = entry["annotations"]
     if not isinstance(annotations, list):
         raise CorruptEntry("annotations is not a list")
-    rles = [_checked_rle(ann, height, width, i) for i, ann in enumerate(annotations)]
-    _check_boxes(rles, annotations)
+    counts = _checked_counts([ann["segmentation"] for ann in annotations], height, width)
     areas = np.array([int(ann["area"]) for ann in annotations], np.int64)
-    ious = np.array([_score_in(ann["predicted_iou"]) for ann in annotations], np.float32)
-    stability = np.array([_score_in(ann["stability_score"]) for ann in annotations], np.float32)
-    order = np.arange(len(rles)) if top is None else np.argsort(-areas, kind="stable")[:top]
-    masks = decode_masks([rles[i] for i in order], height, width)
+    runs, offsets = rle_run_lengths_many(counts, label="annotation")
+    _check_runs(runs, offsets, areas, annotations, height, width)
+    _check_boxes([{"size": [height, width], "counts": c} for c in counts], annotations)
+    ious = _scores([ann["predicted_iou"] for ann in annotations], "predicted_iou")
+    stability = _scores([ann["stability_score"] for ann in annotations], "stability_score")
+    order = np.arange(len(counts)) if top is None else np.argsort(-areas, kind="stable")[:top]
+    masks = runs_to_masks(runs, offsets, order, height, width)
     return MaskSet(masks, ious[order], stability[order])
 
 
@@ -162,73 +163,155 @@ def encode_masks(masks: np.ndarray) -> list[dict]:
     return coco_mask.encode(fortran)
 
 
-def decode_masks(rles: list[dict], height: int, width: int) -> np.ndarray:
-    if not rles:
+def runs_to_masks(runs: np.ndarray, offsets: np.ndarray, chosen: np.ndarray, height: int,
+                  width: int) -> np.ndarray:
+    """C-contiguous `(len(chosen), H, W)` bool masks of the checked RLEs `chosen` (indices into
+    `offsets`, see `rle_run_lengths_many`); runs alternate 0 and 1, column by column."""
+    if len(chosen) == 0:
         return np.zeros((0, height, width), bool)
-    with warnings.catch_warnings():  # pycocotools' own NumPy 2 deprecation notice
-        warnings.simplefilter("ignore", DeprecationWarning)
-        decoded = coco_mask.decode(rles)  # (H, W, N) uint8 {0, 1}
-    return decoded.transpose(2, 0, 1).view(bool)
+    picked = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in chosen])
+    is_one = _run_positions(offsets)[picked] % 2 == 1
+    columns = np.repeat(is_one, runs[picked]).reshape(len(chosen), width, height)
+    return _transposed(columns)
 
 
-def _checked_rle(ann: dict, height: int, width: int, i: int) -> dict:
-    seg = ann["segmentation"]
-    if [int(v) for v in seg["size"]] != [height, width]:
-        raise CorruptEntry(f"annotation {i}: RLE size {seg['size']} is not the image size {[height, width]}")
-    counts = seg["counts"]
-    if not isinstance(counts, str):
-        raise CorruptEntry(f"annotation {i}: RLE counts is not a string")
+def _transposed(stack: np.ndarray, tile: int = 64) -> np.ndarray:
+    """`(N, A, B)` -> C-contiguous `(N, B, A)`, copied tile by tile: both tiles stay in cache,
+    about 3x faster than one strided copy of a byte array."""
+    n, a, b = stack.shape
+    out = np.empty((n, b, a), stack.dtype)
+    view = stack.transpose(0, 2, 1)
+    for i in range(0, b, tile):
+        for j in range(0, a, tile):
+            out[:, i:i + tile, j:j + tile] = view[:, i:i + tile, j:j + tile]
+    return out
+
+
+def _checked_counts(segmentations: list[dict], height: int, width: int) -> list[str]:
+    size = [height, width]
+    wrong = [i for i, seg in enumerate(segmentations) if seg["size"] != size]
+    if wrong:
+        raise CorruptEntry(f"annotation {wrong[0]}: RLE size {segmentations[wrong[0]]['size']} "
+                           f"is not the image size {size}")
+    counts = [seg["counts"] for seg in segmentations]
+    not_text = [i for i, c in enumerate(counts) if type(c) is not str]
+    if not_text:
+        raise CorruptEntry(f"annotation {not_text[0]}: RLE counts is not a string")
+    return counts
+
+
+def _check_runs(runs: np.ndarray, offsets: np.ndarray, areas: np.ndarray, annotations: list[dict],
+                height: int, width: int) -> None:
     # pycocotools accepts RLEs whose runs cover fewer pixels than the image: check the runs first.
-    runs = rle_run_lengths(counts)
-    if (runs < 0).any() or runs.sum() != height * width:
-        raise CorruptEntry(f"annotation {i}: RLE runs do not cover the {height}x{width} image")
-    if int(runs[1::2].sum()) != int(ann["area"]):
-        raise CorruptEntry(f"annotation {i}: stored area {ann['area']} disagrees with the mask")
-    return {"size": [height, width], "counts": counts.encode("ascii")}
+    # Runs within [0, H*W] make the int64 sums exact (no wrap-around) and equal to pycocotools'.
+    out_of_range = np.flatnonzero((runs < 0) | (runs > height * width))
+    uncovered = np.flatnonzero(_segment_sums(runs, offsets) != height * width)
+    bad = np.concatenate([_owners(offsets, out_of_range), uncovered])
+    if len(bad):
+        raise CorruptEntry(f"annotation {bad.min()}: RLE runs do not cover the {height}x{width} image")
+    ones = np.where(_run_positions(offsets) % 2 == 1, runs, 0)
+    wrong = np.flatnonzero(_segment_sums(ones, offsets) != areas)
+    if len(wrong):
+        raise CorruptEntry(f"annotation {wrong[0]}: stored area {annotations[wrong[0]]['area']} "
+                           "disagrees with the mask")
 
 
 def _check_boxes(rles: list[dict], annotations: list[dict]) -> None:
     if not rles:
         return
-    boxes = coco_mask.toBbox(rles).astype(np.int64)
-    for i, (box, ann) in enumerate(zip(boxes, annotations)):
-        if [int(v) for v in ann["bbox"]] != box.tolist():
-            raise CorruptEntry(f"annotation {i}: stored bbox {ann['bbox']} disagrees with the mask")
+    found = coco_mask.toBbox(rles)
+    # A box that is not 4 values becomes NaNs, which match nothing and so name the annotation.
+    boxes = [ann["bbox"] for ann in annotations]
+    rows = [b if isinstance(b, list) and len(b) == 4 else [math.nan] * 4 for b in boxes]
+    stored = np.array(rows, np.float64)
+    if stored.shape != found.shape:
+        raise CorruptEntry("stored bboxes are not lists of 4 numbers")
+    wrong = np.flatnonzero((stored != found).any(axis=1))
+    if len(wrong):
+        raise CorruptEntry(f"annotation {wrong[0]}: stored bbox {boxes[wrong[0]]} disagrees with the mask")
 
 
 def rle_run_lengths(counts: str) -> np.ndarray:
-    """Run lengths of a COCO compressed RLE string (pycocotools' rleFrString, vectorized)."""
-    if not counts:
-        return np.zeros(0, np.int64)
-    chars = np.frombuffer(counts.encode("ascii"), np.uint8).astype(np.int64) - 48
-    if (chars < 0).any() or (chars > 63).any():
-        raise CorruptEntry("RLE counts contain characters outside the COCO alphabet")
-    last = (chars & 0x20) == 0  # a chunk without the continuation bit ends a number
-    if not last[-1]:
-        raise CorruptEntry("RLE counts end in the middle of a number")
+    """Run lengths of one COCO compressed RLE string (pycocotools' rleFrString, vectorized)."""
+    return rle_run_lengths_many([counts])[0]
+
+
+def rle_run_lengths_many(counts: list[str], label: str = "RLE") -> tuple[np.ndarray, np.ndarray]:
+    """Run lengths of many COCO compressed RLE strings in one vectorized pass: `(runs, offsets)`,
+    string i's runs being `runs[offsets[i]:offsets[i + 1]]`. Errors name `label` and the index."""
+    lengths = np.fromiter(map(len, counts), np.int64, len(counts))
+    char_starts = np.concatenate([[0], np.cumsum(lengths)])
+    joined = "".join(counts)
+
+    def fail(i: int, problem: str = "contain characters outside the COCO alphabet") -> CorruptEntry:
+        return CorruptEntry(f"{label} {i}: RLE counts {problem}")
+
+    if not joined.isascii():
+        raise fail(next(i for i, c in enumerate(counts) if not c.isascii()))
+    if not joined:
+        return np.zeros(0, np.int64), np.zeros(len(counts) + 1, np.int64)
+    # Each character is a 6-bit chunk (value + 48): 5 value bits, then a continuation bit.
+    chunks = np.frombuffer(joined.encode("ascii"), np.uint8) - np.uint8(48)
+    outside = np.flatnonzero(chunks > 63)  # (below 48 wrapped around to above 63)
+    if len(outside):
+        raise fail(_owners(char_starts, outside[:1])[0])
+    last = (chunks & 0x20) == 0  # a chunk without the continuation bit ends a number
+    unfinished = np.flatnonzero((lengths > 0) & ~last[np.maximum(char_starts[1:] - 1, 0)])
+    if len(unfinished):
+        raise fail(unfinished[0], "end in the middle of a number")
     ends = np.flatnonzero(last)
     starts = np.concatenate([[0], ends[:-1] + 1])
-    number_of_chunk = np.repeat(np.arange(len(starts)), ends - starts + 1)
-    shift = 5 * (np.arange(len(chars)) - starts[number_of_chunk])
-    if shift.max() > 55:
-        raise CorruptEntry("RLE counts contain an impossibly long number")
-    values = np.add.reduceat((chars & 0x1F) << shift, starts)
-    negative = (chars[ends] & 0x10) != 0  # sign bit of the last chunk
-    values = values - negative * (np.int64(1) << (shift[ends] + 5))
-    # From the fourth run on, a run is stored as the difference to the run two places earlier.
-    runs = values.copy()
-    runs[1::2] = np.cumsum(values[1::2])
-    runs[2::2] = np.cumsum(values[2::2])
-    return runs
+    shift = 5 * (np.arange(len(chunks)) - np.repeat(starts, ends - starts + 1))
+    too_long = np.flatnonzero(shift > 55)
+    if len(too_long):
+        raise fail(_owners(char_starts, too_long[:1])[0], "contain an impossibly long number")
+    values = np.add.reduceat((chunks & 0x1F).astype(np.int64) << shift, starts)
+    negative = (chunks[ends] & 0x10) != 0  # sign bit of the last chunk
+    values -= negative * (np.int64(1) << (shift[ends] + 5))
+    offsets = np.searchsorted(ends, char_starts)  # strings end on number boundaries
+    return _undo_differences(values, offsets), offsets
+
+
+def _undo_differences(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """From a string's fourth run on, a run is stored as the difference to the run two places
+    earlier: cumulative sums along each string's chains of runs 1, 3, 5, ... and 2, 4, 6, ...
+    A chain is a stretch of the global even- or odd-index sequence, so two global cumulative sums
+    minus their value just before each chain's start do all strings at once (int64 wrap-around
+    keeps the sums equal to pycocotools' modular ones)."""
+    totals = np.empty_like(values)
+    totals[0::2] = np.cumsum(values[0::2])
+    totals[1::2] = np.cumsum(values[1::2])
+    positions = _run_positions(offsets)
+    # global index of the chain's first run: the run itself for runs 0, 1, 2; else 1 or 2.
+    chain_start = np.arange(len(values)) - positions + np.minimum(positions, 2 - positions % 2)
+    return totals - (totals - values)[chain_start]
+
+
+def _run_positions(offsets: np.ndarray) -> np.ndarray:
+    """Index of every run within its own string."""
+    return np.arange(offsets[-1]) - np.repeat(offsets[:-1], np.diff(offsets))
+
+
+def _segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    cumulative = np.concatenate([[0], np.cumsum(values)])
+    return cumulative[offsets[1:]] - cumulative[offsets[:-1]]
+
+
+def _owners(offsets: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Which segment (string / annotation) each flat index falls into."""
+    return np.searchsorted(offsets, indices, side="right") - 1
+
+
+_SCORE_TYPES = frozenset({int, float, type(None)})  # JSON numbers and null (bool is no score)
+
+
+def _scores(values: list, name: str) -> np.ndarray:
+    """float32 scores; null (stored for NaN) comes back as NaN."""
+    if not set(map(type, values)) <= _SCORE_TYPES:
+        i = next(i for i, v in enumerate(values) if type(v) not in _SCORE_TYPES)
+        raise CorruptEntry(f"annotation {i}: {name} {values[i]!r} is not a number")
+    return np.array(values, np.float64).astype(np.float32)
 
 
 def _score_out(value: float) -> Optional[float]:
     return None if math.isnan(float(value)) else float(value)
-
-
-def _score_in(value: Any) -> float:
-    if value is None:
-        return math.nan
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise CorruptEntry(f"score {value!r} is not a number")
-    return float(value)
