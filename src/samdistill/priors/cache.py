@@ -30,6 +30,7 @@ import numpy as np
 from pycocotools import mask as coco_mask
 
 from samdistill.priors.maskset import MaskSet
+from samdistill.priors.topn_index import read_topn, write_topn
 
 logger = logging.getLogger("samdistill")
 
@@ -73,11 +74,18 @@ class MaskCache:
         `top`: decode only the `top` largest masks (largest first) - what an N-channel stack needs."""
         path = self.path_for(image_hash, fingerprint)
         try:
-            text = path.read_text(encoding="utf-8")
+            raw = path.read_bytes()
         except FileNotFoundError:
             return None
+        if top:  # a validated top-N side-car of exactly these bytes skips parsing and checking
+            fast = read_topn(path, raw, top)
+            if fast is not None:
+                return fast
         try:
-            return decode_entry(json.loads(text), image_hash, fingerprint, top)
+            maskset = decode_entry(json.loads(raw.decode("utf-8")), image_hash, fingerprint, top)
+            if top:
+                write_topn(path, raw, top, maskset)
+            return maskset
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as err:
             logger.warning("mask cache entry %s is unusable (%s); deleting it and recomputing", path, err)
             path.unlink(missing_ok=True)

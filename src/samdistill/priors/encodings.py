@@ -31,9 +31,11 @@ def to_channels(maskset: MaskSet, n: int) -> np.ndarray:
     if n < 1:
         raise ValueError(f"number of mask channels must be >= 1, got {n}")
     height, width = maskset.size
-    out = np.zeros((n, height, width), np.float32)
     order = np.argsort(-maskset.area, kind="stable")[:n]  # same order as sorted_by_area, no copy of all masks
-    out[: len(order)] = maskset.masks[order]
+    k = len(order)
+    out = np.empty((n, height, width), np.float32)  # not np.zeros: only the padding needs zeroing
+    out[:k] = maskset.masks[:k] if np.array_equal(order, np.arange(k)) else maskset.masks[order]
+    out[k:] = 0.0
     return out
 
 

@@ -1,0 +1,69 @@
+"""A derived side-car next to a cache entry: its top-N masks as packed bits, for fast reads.
+
+The SA-1B JSON stays the record. Reading it means parsing and validating every annotation;
+training only needs the N largest masks, every epoch. After one full, validated read the
+provider's N masks (and scores) are written to `<entry>.top<N>.bits` together with the sha256 of
+the JSON bytes they came from. A later read hashes the JSON (cheap), checks the side-car against
+it and unpacks the bits; any mismatch - a rewritten, truncated or foreign file - means the
+side-car is ignored and rebuilt from the validated JSON.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from samdistill.priors.maskset import MaskSet
+
+MAGIC = b"SDTOPN1 "
+
+
+def sidecar_path(entry: Path, top: int) -> Path:
+    return entry.with_name(f"{entry.stem}.top{top}.bits")
+
+
+def read_topn(entry: Path, entry_bytes: bytes, top: int) -> Optional[MaskSet]:
+    """The top-N MaskSet if a side-car for exactly these JSON bytes exists, else None."""
+    try:
+        raw = sidecar_path(entry, top).read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        head, body = raw[len(MAGIC):].split(b"\n", 1)
+        meta = json.loads(head)
+        if not raw.startswith(MAGIC) or meta["sha256"] != hashlib.sha256(entry_bytes).hexdigest():
+            return None
+        n, h, w = int(meta["n"]), int(meta["height"]), int(meta["width"])
+        if len(body) != (n * h * w + 7) // 8 or len(meta["iou"]) != n or len(meta["stability"]) != n:
+            return None
+        masks = np.unpackbits(np.frombuffer(body, np.uint8), count=n * h * w).reshape(n, h, w).view(bool)
+        nan = float("nan")
+        iou = np.array([nan if v is None else v for v in meta["iou"]], np.float32)
+        stab = np.array([nan if v is None else v for v in meta["stability"]], np.float32)
+        return MaskSet(masks, iou, stab)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def write_topn(entry: Path, entry_bytes: bytes, top: int, maskset: MaskSet) -> None:
+    """Best effort: a failure to write only costs speed, never correctness."""
+    def score(v: float) -> Optional[float]:
+        return None if np.isnan(v) else float(v)
+
+    h, w = maskset.size
+    meta = {"sha256": hashlib.sha256(entry_bytes).hexdigest(), "n": len(maskset), "height": h, "width": w,
+            "iou": [score(v) for v in maskset.predicted_iou], "stability": [score(v) for v in maskset.stability_score]}
+    data = MAGIC + json.dumps(meta).encode() + b"\n" + np.packbits(maskset.masks.reshape(-1)).tobytes()
+    path = sidecar_path(entry, top)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True) if "tmp" in locals() else None
