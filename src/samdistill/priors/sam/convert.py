@@ -115,20 +115,27 @@ def _convert_key(key: str, reverse: bool) -> str | None:
     return None
 
 
-def official_to_hf(state: dict[str, torch.Tensor], source: str = "state dict") -> dict[str, torch.Tensor]:
-    """Rename an official segment-anything state dict for transformers' `SamModel`."""
+def _rename(state: dict[str, torch.Tensor], skip: set[str], reverse: bool, source: str,
+            direction: str) -> dict[str, torch.Tensor]:
+    """Rename every key (skipping `skip`); unknown keys are one error naming the file and keys."""
     out: dict[str, torch.Tensor] = {}
     unknown = []
     for key, value in state.items():
-        if key in IGNORED_OFFICIAL_KEYS:
+        if key in skip:
             continue
-        new = _convert_key(key, reverse=False)
+        new = _convert_key(key, reverse=reverse)
         if new is None:
             unknown.append(key)
         else:
             out[new] = value
     if unknown:
-        raise KeyConversionError(source, sorted(unknown), "from segment-anything to transformers naming")
+        raise KeyConversionError(source, sorted(unknown), direction)
+    return out
+
+
+def official_to_hf(state: dict[str, torch.Tensor], source: str = "state dict") -> dict[str, torch.Tensor]:
+    """Rename an official segment-anything state dict for transformers' `SamModel`."""
+    out = _rename(state, set(IGNORED_OFFICIAL_KEYS), False, source, "from segment-anything to transformers naming")
     if HF_PROMPT_PE in out:
         out[HF_SHARED_PE] = out[HF_PROMPT_PE]
     return out
@@ -136,16 +143,4 @@ def official_to_hf(state: dict[str, torch.Tensor], source: str = "state dict") -
 
 def hf_to_official(state: dict[str, torch.Tensor], source: str = "state dict") -> dict[str, torch.Tensor]:
     """Inverse of `official_to_hf` (drops HF's tied duplicate of the positional matrix)."""
-    out: dict[str, torch.Tensor] = {}
-    unknown = []
-    for key, value in state.items():
-        if key == HF_SHARED_PE:
-            continue
-        new = _convert_key(key, reverse=True)
-        if new is None:
-            unknown.append(key)
-        else:
-            out[new] = value
-    if unknown:
-        raise KeyConversionError(source, sorted(unknown), "from transformers to segment-anything naming")
-    return out
+    return _rename(state, {HF_SHARED_PE}, True, source, "from transformers to segment-anything naming")
