@@ -18,6 +18,8 @@ import torch
 
 from samdistill.data.io import read_image
 from samdistill.data.embedded import ensure_embedded
+from samdistill.engine.config import OptimizerConfig
+from samdistill.engine.optim import build_optimizer
 from samdistill.methods.plain import PlainRestoration
 from samdistill.priors.cache import MaskCache, image_hash
 from samdistill.priors.config import PriorsConfig
@@ -55,7 +57,7 @@ def main() -> None:
 
     torch.manual_seed(0)
     method = PlainRestoration("nafnet_tiny")
-    opt = torch.optim.Adam(method.parameters(), lr=1e-4)
+    opt = build_optimizer(method, OptimizerConfig(lr=1e-4))  # what the trainer builds
     batch = {"lq": torch.rand(8, 3, 64, 64), "gt": torch.rand(8, 3, 64, 64)}
 
     def step():

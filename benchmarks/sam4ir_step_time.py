@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/sam4ir_step_time.py [--backbone nafnet_tiny] [--batch 8] [--crop 64]
         [--relation vgg16|random_conv] [--steps 20] [--device cpu|cuda] [--amp bf16|fp16|no]
+        [--no-fused] [--set sam4ir.spf.hidden_channels=16 ...]
 
 Priors come from the cache (prior_source=gt, filled before timing), as in a real run.
 Rows: baseline step (IR1 fwd+bwd+Adam); +IR2/SPF/SPD (no SGR); full framework (+ relation net);
@@ -17,15 +18,16 @@ import torch
 
 from samdistill.config.loader import apply_overrides, config_from_dict
 from samdistill.data.paired import PairedImageDataset
-from samdistill.engine.config import LossConfig
+from samdistill.engine.config import LossConfig, OptimizerConfig
+from samdistill.engine.optim import build_optimizer
 from samdistill.methods.plain import PlainRestoration
 from samdistill.sam4ir.method import SAM4IRMethod
 from samdistill.sam4ir.priors import build_prior_provider
 from samdistill.sam4ir.vgg import build_vgg
 
 
-def _timed_steps(method, batches, steps, device, amp) -> float:
-    opt = torch.optim.Adam([p for p in method.parameters() if p.requires_grad], lr=1e-4)
+def _timed_steps(method, batches, steps, device, amp, fused=True) -> float:
+    opt = build_optimizer(method, OptimizerConfig(lr=1e-4, fused=fused))  # what the trainer builds
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
     times = []
     for i in range(steps + 3):
@@ -72,11 +74,14 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--amp", choices=["no", "bf16", "fp16"], default="no")
     ap.add_argument("--relation-mode", choices=["masked_map", "pooled"], default="masked_map")
+    ap.add_argument("--no-fused", action="store_true", help="Adam's per-tensor loop instead of the fused kernel")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra config override for the framework, e.g. sam4ir.spf.attention=channel")
     args = ap.parse_args()
 
     cfg = config_from_dict(apply_overrides({}, [
         f"model.name={args.backbone}", f"data.crop_size={args.crop}", "sam4ir.enabled=true",
-        "sam4ir.prior_source=gt", "sam4ir.sgr.features=random_conv", f"sam4ir.sgr.relation={args.relation_mode}"]))
+        "sam4ir.prior_source=gt", "sam4ir.sgr.features=random_conv", f"sam4ir.sgr.relation={args.relation_mode}", *args.set]))
     provider = build_prior_provider(cfg)
     plain_ds = PairedImageDataset(cfg.data.train, crop_size=args.crop, augment=cfg.data.augment)
     prior_ds = PairedImageDataset(cfg.data.train, crop_size=args.crop, augment=cfg.data.augment, prior_provider=provider)
@@ -94,14 +99,15 @@ def main() -> None:
         full.relation_net = build_vgg("vgg16")
     full = full.to(args.device)
 
-    t_base = _timed_steps(base, batches, args.steps, args.device, args.amp)
-    t_nosgr = _timed_steps(no_sgr, batches, args.steps, args.device, args.amp)
-    t_full = _timed_steps(full, batches, args.steps, args.device, args.amp)
+    t_base = _timed_steps(base, batches, args.steps, args.device, args.amp, not args.no_fused)
+    t_nosgr = _timed_steps(no_sgr, batches, args.steps, args.device, args.amp, not args.no_fused)
+    t_full = _timed_steps(full, batches, args.steps, args.device, args.amp, not args.no_fused)
     t_plain_load = _load_time(plain_ds, args.batch)
     t_prior_load = _load_time(prior_ds, args.batch)
 
     print(f"backbone {args.backbone}, batch {args.batch}, crop {args.crop}, relation {args.relation}, "
-          f"device {args.device}, amp {args.amp}, threads {torch.get_num_threads()}")
+          f"device {args.device}, amp {args.amp}, threads {torch.get_num_threads()}, "
+          f"Adam {'per-tensor loop' if args.no_fused else 'fused'}")
     print("| part | ms / step | share of framework step |\n|---|---|---|")
     rows = [("IR1 (baseline step: fwd + bwd + Adam)", t_base),
             ("IR2 + SPF + SPD", t_nosgr - t_base),

@@ -37,3 +37,35 @@ def test_optimizer_skips_frozen_parameters_and_apply_lr_sets_groups():
     assert lr == pytest.approx(0.5e-3) and opt.param_groups[0]["lr"] == pytest.approx(0.5e-3)
     with pytest.raises(ValueError, match="no trainable parameters"):
         build_optimizer(nn.Linear(1, 1).requires_grad_(False), OptimizerConfig())
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_fused_kernel_makes_the_same_update_as_the_per_tensor_loop(name):
+    def run(fused):
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(4, 8), nn.GELU(), nn.Linear(8, 2))
+        opt = build_optimizer(net, OptimizerConfig(name=name, lr=1e-2, weight_decay=0.01, fused=fused))
+        for _ in range(5):
+            net(torch.randn(6, 4)).pow(2).mean().backward()
+            opt.step()
+            opt.zero_grad()
+        return opt, [p.detach().clone() for p in net.parameters()]
+
+    fused_opt, fused = run(True)
+    loop_opt, loop = run(False)
+    assert fused_opt.param_groups[0]["fused"] is True and not loop_opt.param_groups[0].get("fused")
+    for a, b in zip(fused, loop):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_resume_keeps_the_running_optimizers_implementation_choice():
+    from samdistill.engine.checkpoint import load_optimizer_state
+
+    net = nn.Linear(3, 3)
+    saved = build_optimizer(net, OptimizerConfig(fused=True))
+    net(torch.randn(2, 3)).sum().backward()
+    saved.step()
+    resumed = build_optimizer(net, OptimizerConfig(fused=False))
+    load_optimizer_state(resumed, saved.state_dict(), "ckpt")
+    assert not resumed.param_groups[0].get("fused")
+    assert torch.equal(resumed.state[net.weight]["exp_avg"], saved.state[net.weight]["exp_avg"])

@@ -43,6 +43,33 @@ def test_offline_fingerprint_names_method_and_changes_with_parameters():
     assert slic["method"] == "slic" and slic["n_segments"] == 32
 
 
+def _nested_image():
+    """Two big halves, each with a smaller square of a nearby color: parts inside objects."""
+    rng = np.random.default_rng(2)
+    img = np.zeros((48, 64, 3), np.float32)
+    img[:, :32], img[:, 32:] = [0.8, 0.2, 0.2], [0.2, 0.3, 0.8]
+    img[12:36, 8:24], img[12:36, 40:56] = [0.7, 0.25, 0.2], [0.25, 0.35, 0.7]
+    return np.clip(img + rng.normal(0, 0.01, img.shape).astype(np.float32), 0, 1)
+
+
+def test_extra_scales_add_overlapping_coarser_masks_like_sams_granularity():
+    img = _nested_image()
+    cfg = OfflineSegmenterConfig(scale=20, min_size=20)
+    fine = OfflineSegmenter(cfg)(img)
+    multi = OfflineSegmenter(cfg.model_copy(update={"extra_scales": [5000.0]}))(img)
+    assert len(multi) > len(fine)
+    for m in fine.masks:  # the base partition is kept whole
+        assert any((m == n).all() for n in multi.masks)
+    assert multi.masks.sum(axis=0).min() >= 1 and multi.masks.sum(axis=0).max() >= 2  # overlaps
+    flat = multi.masks.reshape(len(multi), -1)
+    assert len(np.unique(flat, axis=0)) == len(multi)  # a segment found at both scales appears once
+    fp = OfflineSegmenter(cfg).fingerprint()
+    assert "extra_scales" not in fp  # one-partition cache entries keep their key
+    assert OfflineSegmenter(cfg.model_copy(update={"extra_scales": [5000.0]})).fingerprint()["extra_scales"] == [5000.0]
+    with pytest.raises(ValueError, match="extra scale must be > 0"):
+        OfflineSegmenterConfig(extra_scales=[100, 0])
+
+
 def test_offline_rejects_non_rgb_or_uint8_input():
     with pytest.raises(ValueError, match=r"\(H, W, 3\)"):
         OfflineSegmenter()(np.zeros((8, 8), np.float32))

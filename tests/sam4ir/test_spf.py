@@ -58,6 +58,19 @@ def test_unit_output_keeps_block_shape_and_resizes_previous():
     assert out.shape == (1, 7, 4, 6)
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "area"])
+@pytest.mark.parametrize("prev_size,feat_size", [((16, 16), (16, 16)), ((16, 16), (8, 8)), ((8, 12), (16, 24)),
+                                                 ((9, 13), (4, 6))])
+def test_unit_equals_conv_blocks_on_the_concatenation(mode, prev_size, feat_size):
+    """The unit skips materialising [resize(prev), F_i]; it must still compute exactly that."""
+    torch.manual_seed(0)
+    unit = SPFUnit(prev_channels=5, block_channels=7, resize_mode=mode).double()
+    prev, feat = torch.randn(2, 5, *prev_size, dtype=torch.float64), torch.randn(2, 7, *feat_size, dtype=torch.float64)
+    cat = torch.cat([unit._resize(prev, feat_size), feat], dim=1)
+    reference = feat + unit.ssa(unit.conv2(unit.conv1(cat)))
+    assert torch.allclose(unit(prev, feat), reference, atol=1e-12, rtol=0)
+
+
 def test_bad_attach_points_are_clear_errors():
     net = UnseenNet()
     with pytest.raises(ValueError, match="not_there"):

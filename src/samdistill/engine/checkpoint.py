@@ -243,8 +243,15 @@ def load_method_state(method: nn.Module, state: dict[str, torch.Tensor], source:
     method.load_state_dict(state, strict=False)
 
 
+# How the update is computed, not what it is: the resuming run's choice wins over the checkpoint's.
+_IMPLEMENTATION_KEYS = ("fused", "foreach")
+
+
 def load_optimizer_state(optimizer: torch.optim.Optimizer, state: dict[str, Any], source: str | Path) -> None:
+    chosen = [{k: g[k] for k in _IMPLEMENTATION_KEYS if k in g} for g in optimizer.param_groups]
     try:
         optimizer.load_state_dict(state)
     except (ValueError, KeyError, RuntimeError) as err:
         raise CheckpointError(f"{source}: optimizer state does not fit this run's parameters: {err}") from None
+    for group, keys in zip(optimizer.param_groups, chosen):
+        group.update(keys)

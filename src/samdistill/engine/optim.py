@@ -26,6 +26,8 @@ def build_optimizer(params: nn.Module | Iterable[nn.Parameter], cfg: OptimizerCo
     if not params:
         raise ValueError("the method has no trainable parameters (everything is frozen)")
     kwargs = dict(lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+    if cfg.fused and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params):
+        kwargs["fused"] = True
     optimizer = torch.optim.AdamW(params, **kwargs) if cfg.name == "adamw" else torch.optim.Adam(params, **kwargs)
     for group in optimizer.param_groups:
         group.setdefault("initial_lr", group["lr"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from samdistill.config.base import StrictModel
 
@@ -44,6 +44,19 @@ class OfflineSegmenterConfig(StrictModel):
     min_size: int = Field(50, ge=1, description="felzenszwalb: minimum component size (pixels)")
     n_segments: int = Field(32, ge=1, description="slic: approximate number of segments")
     compactness: float = Field(10.0, gt=0, description="slic: color vs space trade-off")
+    extra_scales: list[float] = Field(
+        [],
+        description="felzenszwalb: coarser scales whose segments are added to the `scale` partition, "
+        "so masks overlap and nest (object / part) like SAM's multi-granularity output; [] = one "
+        "partition (disjoint masks, on which SGR's masked_map relations are all zero)",
+    )
+
+    @field_validator("extra_scales")
+    @classmethod
+    def _positive_scales(cls, v: list[float]) -> list[float]:
+        if any(s <= 0 for s in v):
+            raise ValueError(f"every extra scale must be > 0, got {v}")
+        return v
 
 
 class PriorsConfig(StrictModel):

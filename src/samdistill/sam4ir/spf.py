@@ -69,9 +69,26 @@ class SPFUnit(nn.Module):
         return F.interpolate(prev, size=size, mode=self.resize_mode, **kw)
 
     def forward(self, prev: torch.Tensor, feat: torch.Tensor) -> torch.Tensor:
-        x = torch.cat([self._resize(prev, feat.shape[-2:]).to(feat.dtype), feat], dim=1)
-        fused = self.ssa(self.conv2(self.conv1(x)))
+        fused = self.ssa(self.conv2(self.conv1[1](self._mix(prev.to(feat.dtype), feat))))
         return feat + fused if self.residual else fused
+
+    def _mix(self, prev: torch.Tensor, feat: torch.Tensor) -> torch.Tensor:
+        """conv1's 1x1 conv on [resize(prev), F_i], computed without the concatenation.
+
+        A 1x1 conv is W_prev·prev + W_feat·F_i + b, and the resizes (bilinear, nearest, area
+        weights sum to 1) commute with a per-pixel affine map. So the prev half is projected at
+        whichever resolution has fewer pixels: before upsampling (decoder side), after
+        downsampling (encoder side). Same function and parameters, a fraction of the cost.
+        """
+        conv = self.conv1[0]
+        n_prev = prev.shape[1]
+        w_prev, w_feat = conv.weight[:, :n_prev], conv.weight[:, n_prev:]
+        size = feat.shape[-2:]
+        if prev.shape[-2] * prev.shape[-1] < size[0] * size[1]:
+            mixed = self._resize(F.conv2d(prev, w_prev, conv.bias), size)
+        else:
+            mixed = F.conv2d(self._resize(prev, size), w_prev, conv.bias)
+        return mixed + F.conv2d(feat, w_feat)
 
 
 @dataclass

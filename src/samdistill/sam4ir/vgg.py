@@ -46,6 +46,8 @@ class FrozenFeatures(nn.Module):
         self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), persistent=False)
         self.requires_grad_(False)
         self.eval()
+        # channels-last convolutions: 10-20 % faster on CPU (oneDNN) and the layout tensor cores want
+        self.to(memory_format=torch.channels_last)
 
     def train(self, mode: bool = True) -> "FrozenFeatures":  # always eval: no dropout/BN drift
         return super().train(False)
@@ -53,7 +55,7 @@ class FrozenFeatures(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.normalize:
             x = (x - self.mean) / self.std
-        return self.features(x)
+        return self.features(x.contiguous(memory_format=torch.channels_last))
 
 
 def _load_vgg_state(path: Path) -> dict:
