@@ -30,25 +30,38 @@ def _gaussian_window(size: int, sigma: float, channels: int, like: torch.Tensor)
     return torch.outer(taps, taps).expand(channels, 1, size, size).contiguous()
 
 
-def ssim(pred: torch.Tensor, gt: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
-    """Differentiable mean SSIM (Gaussian 11x11, sigma 1.5, K1=0.01, K2=0.03), 'valid' region.
+def gaussian_ssim_map(x: torch.Tensor, y: torch.Tensor, window_size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA,
+                      data_range: float = 1.0, padding: str = "valid") -> torch.Tensor:
+    """Per-pixel SSIM of two (B, C, H, W) batches (Gaussian window, K1=0.01, K2=0.03), per channel.
 
-    Images smaller than 11 pixels use a window as large as the image (training crops may be tiny).
+    padding "valid": only windows inside the image (smaller than the window: one window as large
+    as the image, since training crops may be tiny); "same": zero padding, the map has the input's
+    size (the pytorch_ssim convention EfficientDerain trains with).
     """
-    channels = pred.shape[1]
-    size = min(SSIM_WINDOW, pred.shape[-2], pred.shape[-1])
-    window = _gaussian_window(size, SSIM_SIGMA, channels, pred)
+    if x.shape != y.shape or x.dim() != 4:
+        raise ValueError(f"SSIM needs two (B, C, H, W) tensors of the same shape, "
+                         f"got {tuple(x.shape)} and {tuple(y.shape)}")
+    channels = x.shape[1]
+    if padding == "same":
+        size, pad = window_size, window_size // 2
+    else:
+        size, pad = min(window_size, x.shape[-2], x.shape[-1]), 0
+    window = _gaussian_window(size, sigma, channels, x)
+
+    def blur(t: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(t, window, padding=pad, groups=channels)
+
+    mu_x, mu_y = blur(x), blur(y)
+    var_x = blur(x * x) - mu_x ** 2
+    var_y = blur(y * y) - mu_y ** 2
+    cov = blur(x * y) - mu_x * mu_y
     c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    return ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x ** 2 + mu_y ** 2 + c1) * (var_x + var_y + c2))
 
-    def filt(x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, window, groups=channels)
 
-    mu_p, mu_g = filt(pred), filt(gt)
-    var_p = filt(pred * pred) - mu_p ** 2
-    var_g = filt(gt * gt) - mu_g ** 2
-    cov = filt(pred * gt) - mu_p * mu_g
-    ssim_map = ((2 * mu_p * mu_g + c1) * (2 * cov + c2)) / ((mu_p ** 2 + mu_g ** 2 + c1) * (var_p + var_g + c2))
-    return ssim_map.mean()
+def ssim(pred: torch.Tensor, gt: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """Differentiable mean SSIM (Gaussian 11x11, sigma 1.5) over the 'valid' region."""
+    return gaussian_ssim_map(pred, gt, data_range=data_range).mean()
 
 
 def l1_loss(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:

@@ -9,9 +9,8 @@
   The reference works on 0-255 pixels; on [0, 1] images the loss is that / 255^2 (a constant).
 * EfficientDerain (Guo et al., AAAI 2021), reference `trainer.py`: L1 - 0.2 * SSIM, where SSIM
   is the pytorch_ssim one: 11x11 Gaussian window (sigma 1.5) per channel, zero "same" padding,
-  C1 = 0.01^2, C2 = 0.03^2, mean over the whole map.
-  `gaussian_ssim` here is self-contained on purpose; `engine.losses` may hold a similar SSIM
-  (to be deduplicated by the lead once both exist).
+  C1 = 0.01^2, C2 = 0.03^2, mean over the whole map (`engine.losses.gaussian_ssim_map` with
+  padding "same"; the engine's own l1_ssim uses the "valid" region).
 """
 from __future__ import annotations
 
@@ -20,6 +19,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
+from samdistill.engine.losses import gaussian_ssim_map as engine_ssim_map
 from samdistill.models.rcdnet import RCDNetStages
 
 
@@ -44,28 +44,10 @@ def rcdnet_multistage_loss(model_outputs: RCDNetStages, lq: torch.Tensor, gt: to
     return _weighted_mse(b_estimates, b_weights, gt) + _weighted_mse(outs.rains, r_weights, lq - gt)
 
 
-def _gaussian_window(size: int, sigma: float, channels: int, like: torch.Tensor) -> torch.Tensor:
-    coords = torch.arange(size, dtype=like.dtype, device=like.device) - (size - 1) / 2
-    g = torch.exp(-coords**2 / (2 * sigma**2))
-    g = g / g.sum()
-    return (g[:, None] * g[None, :]).expand(channels, 1, size, size)
-
-
 def gaussian_ssim_map(x: torch.Tensor, y: torch.Tensor, window_size: int = 11, sigma: float = 1.5,
                       data_range: float = 1.0) -> torch.Tensor:
     """Per-pixel SSIM of two (B, C, H, W) batches, same shape (pytorch_ssim convention, module doc)."""
-    if x.shape != y.shape or x.dim() != 4:
-        raise ValueError(f"SSIM needs two (B, C, H, W) tensors of the same shape, "
-                         f"got {tuple(x.shape)} and {tuple(y.shape)}")
-    channels = x.shape[1]
-    window = _gaussian_window(window_size, sigma, channels, x)
-    blur = lambda t: F.conv2d(t, window, padding=window_size // 2, groups=channels)  # noqa: E731
-    mu_x, mu_y = blur(x), blur(y)
-    var_x = blur(x * x) - mu_x**2
-    var_y = blur(y * y) - mu_y**2
-    cov = blur(x * y) - mu_x * mu_y
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    return ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+    return engine_ssim_map(x, y, window_size, sigma, data_range, padding="same")
 
 
 def gaussian_ssim(x: torch.Tensor, y: torch.Tensor, window_size: int = 11, sigma: float = 1.5) -> torch.Tensor:
