@@ -78,7 +78,7 @@ class SPFUnit(nn.Module):
         A 1x1 conv is W_prev·prev + W_feat·F_i + b, and the resizes (bilinear, nearest, area
         weights sum to 1) commute with a per-pixel affine map. So the prev half is projected at
         whichever resolution has fewer pixels: before upsampling (decoder side), after
-        downsampling (encoder side). Same function and parameters, a fraction of the cost.
+        downsampling (encoder side). Same function and parameters, no concatenated copy.
         """
         conv = self.conv1[0]
         n_prev = prev.shape[1]

