@@ -133,6 +133,9 @@ def write_report(out: Path, results: dict[str, RunResult], cfg_fw: ExperimentCon
         "The shipped network is the same class with the same parameter count in both rows; "
         "ms/image differ only by timing noise."
     )
+    if summary["prior"] == "offline" or cfg_fw.sam4ir.sgr.features == "random_conv":
+        note += (" Stand-ins (no SAM and/or no VGG weights) carry little of the semantics the method "
+                 "distills: this run checks the pipeline, not the paper's gain (README, 'Read this honestly').")
     md = f"# samdistill demo — embedded-rain\n\n{note}\n\n{markdown_table(header, rows)}\n\n![strip](strip.png)\n\n![curves](curves.png)\n"
     (out / "report.md").write_text(md, encoding="utf-8")
     page = (f"<html><head><meta charset='utf-8'><title>samdistill demo</title></head><body>"
