@@ -1,6 +1,8 @@
 """`samdistill data ...`: check a dataset's pairing, build the embedded benchmarks."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -10,8 +12,8 @@ from rich.table import Table
 
 from samdistill.cli.common import fail, user_errors
 
-data_app = typer.Typer(help="Inspect restoration datasets: check LQ/GT pairing, build the offline embedded benchmarks.",
-                       no_args_is_help=True)
+data_app = typer.Typer(help="Datasets: check LQ/GT pairing, build the offline embedded benchmarks and the street world, "
+                       "draw labeled images.", no_args_is_help=True)
 out = Console()
 
 LAYOUT_HELP = "folder layout: rain200, restormer, didmdn, ddn, gopro, sidd, folders, embedded"
@@ -59,20 +61,112 @@ def check(
 
 @data_app.command("build-embedded")
 def build_embedded(
-    name: str = typer.Argument(..., help="embedded-rain, embedded-noise or embedded-blur"),
+    name: str = typer.Argument(..., help="embedded-rain, embedded-noise, embedded-blur (package photos); "
+                               "embedded-street-rain, -noise, -blur (street world renders); embedded-street, "
+                               "embedded-pano (the street world itself)"),
     cache_dir: Optional[str] = typer.Option(None, "--cache-dir", help="cache folder (default $SAMDISTILL_CACHE or ~/.cache/samdistill)"),
 ) -> None:
     """Build (or reuse) an offline benchmark from photos shipped in installed packages and print where it is."""
-    import json
-
     from samdistill.data.embedded import ensure_embedded
+    from samdistill.world.embedded import WORLD_NAMES, resolve_world_name
 
+    if name in WORLD_NAMES:
+        with user_errors():
+            folder = resolve_world_name(name, cache_dir)
+        typer.echo(str(folder))
+        return
     with user_errors():
         folder = ensure_embedded(name, cache_dir)
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     counts = manifest["counts"]
     out.print(f"{name}: {counts['train']} train / {counts['test']} test pairs")
     typer.echo(str(folder))
+
+
+def _size(text: str, option: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise typer.BadParameter(f"expected HEIGHTxWIDTH such as 128x256, got {text!r}", param_hint=option)
+    return h, w
+
+
+@data_app.command("world")
+def world(
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="folder to write (default: the embedded cache, "
+                                           "where embedded-street / embedded-pano resolve)"),
+    pinhole: int = typer.Option(200, "--pinhole", min=0, help="pinhole (source) training images, labeled"),
+    pinhole_val: int = typer.Option(50, "--pinhole-val", min=0, help="pinhole validation images, labeled"),
+    panoramas: int = typer.Option(100, "--panoramas", min=0, help="panorama (target) training images, unlabeled"),
+    panoramas_val: int = typer.Option(40, "--panoramas-val", min=0, help="labeled panoramas to test on"),
+    pinhole_size: str = typer.Option("128x256", "--pinhole-size", help="HEIGHTxWIDTH of the pinhole images"),
+    pano_size: str = typer.Option("128x640", "--pano-size", help="HEIGHTxWIDTH of the panoramas (360 degrees wide)"),
+    hfov: float = typer.Option(70.0, "--hfov", min=10.0, max=170.0, help="pinhole horizontal field of view, degrees"),
+    vfov: float = typer.Option(70.0, "--vfov", min=10.0, max=179.0, help="panorama vertical field of view, degrees"),
+    seed: int = typer.Option(0, "--seed", help="world seed: the same seed gives the same bytes"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing world in --out"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
+) -> None:
+    """Render the street world: pinhole photos in Cityscapes' layout, 360-degree panoramas in DensePASS'
+    layout, with train-id labels, instance / segment / part maps and 16-bit depth (see the README)."""
+    from samdistill.world.build import WorldBuildConfig, build_world
+    from samdistill.world.embedded import build_atomically, world_dir
+
+    try:
+        cfg = WorldBuildConfig(pinhole, pinhole_val, panoramas, panoramas_val, _size(pinhole_size, "--pinhole-size"),
+                               _size(pano_size, "--pano-size"), hfov, vfov, seed)
+    except ValueError as err:
+        fail(str(err))
+        return
+    target = out_dir or world_dir()
+    if out_dir is None and cfg != WorldBuildConfig():
+        fail("the embedded cache holds the default world only (what embedded-street / embedded-pano name): "
+             "give --out for other settings")
+        return
+    if target.exists() and any(target.iterdir()):
+        if not overwrite:
+            fail(f"{target} is not empty: pass --overwrite to replace it, or choose another --out")
+            return
+        if not (target / "manifest.json").is_file():
+            fail(f"{target} is not a street world (no manifest.json): refusing to replace it, choose another --out")
+            return
+    with user_errors():
+        build_atomically(target, lambda tmp: build_world(tmp, cfg, progress=progress))
+    out.print(f"street world: {pinhole} + {pinhole_val} pinhole (train + val), "
+              f"{panoramas} + {panoramas_val} panoramas (unlabeled train + labeled val)")
+    typer.echo(str(target))
+
+
+@data_app.command("show")
+def show(
+    image: Path = typer.Argument(..., help="an image of a Cityscapes / DensePASS / street-world layout"),
+    out_file: Optional[Path] = typer.Option(None, "--out", "-o", help="PNG to write (default: <image name>_show.png here)"),
+    label: Optional[Path] = typer.Option(None, "--label", help="label file (default: found by the layout's naming)"),
+    segments: Optional[Path] = typer.Option(None, "--segments", help="instance / segment id map (default: found "
+                                            "by the layout's naming)"),
+) -> None:
+    """Draw an image beside its label colors (Cityscapes palette) and its instance borders, as one PNG."""
+    from PIL import Image
+
+    from samdistill.data.io import read_image
+    from samdistill.data.segmentation.show import companions, load_ids, load_train_ids, render_panel
+
+    with user_errors():
+        pixels = read_image(image)
+        found_label, found_segments = companions(image)
+        label, segments = label or found_label, segments or found_segments
+        train_ids = load_train_ids(label) if label else None
+        ids = load_ids(segments) if segments else None
+        for name, arr in (("label", train_ids), ("segments", ids)):
+            if arr is not None and arr.shape != pixels.shape[:2]:
+                fail(f"{label if name == 'label' else segments}: {name} is {arr.shape[0]}x{arr.shape[1]} but "
+                     f"{image} is {pixels.shape[0]}x{pixels.shape[1]}")
+                return
+        target = out_file or Path(f"{image.stem}_show.png")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(render_panel(pixels, train_ids, ids)).save(target)
+    typer.echo(f"label: {label or 'none found'}; segments: {segments or 'none found'}")
+    typer.echo(f"written to {target}")
 
 
 def _summary(layout: str, root: str, found: int, good: list, problems: list[str], show: int) -> Table:

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 from samdistill.config.base import StrictModel
 
 Layout = Literal[
-    "embedded",   # built offline from package photos: name = embedded-rain|embedded-noise|embedded-blur
+    "embedded",   # built offline: embedded-{rain,noise,blur} (package photos), embedded-street-{rain,noise,blur} (street world)
     "rain200",    # Rain200L/H, Rain100L/H: norain/norain-{i}.png + rain/X2/norain-{i}x2.png
     "restormer",  # input/ + target/ with identical file names (Rain13K, Test100, ...)
     "didmdn",     # one file per pair, rainy | clean side by side

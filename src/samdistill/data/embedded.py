@@ -38,6 +38,7 @@ import numpy as np
 from PIL import Image
 
 from samdistill.data import degradations
+from samdistill.data.cache_dir import default_cache_dir  # noqa: F401 (part of this module's API)
 from samdistill.data.errors import DataError
 from samdistill.data.io import read_image, to_uint8, write_image
 
@@ -55,6 +56,10 @@ BENCHMARKS: dict[str, tuple[str, dict]] = {
     "embedded-rain": ("rain", {"level": "heavy"}),
     "embedded-noise": ("noise", {"sigma": 25.0}),
     "embedded-blur": ("blur", {"kernel_size": 11}),
+    # rendered street scenes with the same degradations (and the world's exact masks): world/embedded.py
+    "embedded-street-rain": ("rain", {"level": "heavy"}),
+    "embedded-street-noise": ("noise", {"sigma": 25.0}),
+    "embedded-street-blur": ("blur", {"kernel_size": 11}),
 }
 
 _SKIMAGE_FILES = {
@@ -67,10 +72,6 @@ _SKIMAGE_FILES = {
 TEST_PHOTOS = ("astronaut", "chelsea", "coffee", "china")
 TRAIN_PHOTOS = ("rocket", "motorcycle_left", "motorcycle_right", "hubble_deep_field", "retina", "ihc", "color",
                 "camera", "brick", "grass", "gravel", "moon", "coins", "flower", "grace_hopper")
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("SAMDISTILL_CACHE") or Path.home() / ".cache" / "samdistill").expanduser()
 
 
 def embedded_dir(name: str, cache_dir: Optional[str | Path] = None) -> Path:
@@ -140,6 +141,7 @@ def load_photo(path: Path) -> np.ndarray:
 
 
 def degrade(name: str, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Benchmark `name`'s degradation of `img` (float (H, W, 3) in [0, 1])."""
     kind, params = BENCHMARKS[name]
     fns: dict[str, Callable[[], np.ndarray]] = {
         "rain": lambda: degradations.add_rain(img, rng, **params),
@@ -173,6 +175,15 @@ def _available(wanted: tuple[str, ...], sources: dict[str, Path], missing: list[
 
 
 def _build(name: str, out: Path) -> None:
+    if name.startswith("embedded-street-"):
+        from samdistill.world.embedded import build_street_benchmark
+
+        counts = build_street_benchmark(out, lambda img, rng: degrade(name, img, rng))
+        kind, params = BENCHMARKS[name]
+        manifest = {"name": name, "version": VERSION, "degradation": {"kind": kind, **params}, "counts": counts,
+                    "source": "street world (samdistill.world), pinhole renders"}
+        (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+        return
     sources, missing = photo_sources(), []
     test, train = _available(TEST_PHOTOS, sources, missing), _available(TRAIN_PHOTOS, sources, missing)
     if len(test) < MIN_TEST or len(train) < MIN_TRAIN:

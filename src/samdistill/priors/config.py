@@ -59,12 +59,31 @@ class OfflineSegmenterConfig(StrictModel):
         return v
 
 
+class WorldSegmenterConfig(StrictModel):
+    """The street world's ideal segmenter: the renderer's exact object and part masks."""
+
+    roots: list[str] = Field(
+        [],
+        description="folders holding a world_index.npz (a `samdistill data world` output's pinhole/ or pano/, "
+        "or an embedded-street-* benchmark); [] = every street-world folder in the embedded cache",
+    )
+    parts: bool = Field(True, description="add part masks (windows, wheels, heads, ...) nested in their objects")
+    min_area: int = Field(0, ge=0, description="drop masks smaller than this many pixels")
+    min_correlation: float = Field(
+        0.9, gt=0, le=1,
+        description="an image that is not a rendered one (degraded, restored) is matched to the indexed image "
+        "of the same size whose thumbnail correlates best, if at least this well",
+    )
+
+
 class PriorsConfig(StrictModel):
-    backend: Literal["auto", "sam", "offline"] = Field(
-        "auto", description="auto: SAM if sam.checkpoint is set, else the offline segmenter"
+    backend: Literal["auto", "sam", "offline", "world"] = Field(
+        "auto", description="auto: SAM if sam.checkpoint is set, else the offline segmenter; world: the street "
+        "world's exact masks (an ideal SAM, for rendered images only)"
     )
     sam: SAMConfig = Field(default_factory=SAMConfig)
     offline: OfflineSegmenterConfig = Field(default_factory=OfflineSegmenterConfig)
+    world: WorldSegmenterConfig = Field(default_factory=WorldSegmenterConfig)
     encoding: Literal["channels", "gray", "label", "boundary"] = Field(
         "channels",
         description="channels: N binary masks by area (largest first); gray: one gray-coded channel "

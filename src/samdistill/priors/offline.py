@@ -15,7 +15,7 @@ import numpy as np
 
 from samdistill.priors.config import OfflineSegmenterConfig
 from samdistill.priors.maskset import MaskSet
-from samdistill.priors.segmenter import SegmenterBase, check_image
+from samdistill.priors.base import SegmenterBase, check_image
 
 # Bump when the output for the same parameters changes (invalidates cached masks).
 OFFLINE_VERSION = 1

@@ -7,12 +7,10 @@ the mask-cache key, so changing any of them can never return stale masks.
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol, Sequence, runtime_checkable
 
-import numpy as np
 
 from samdistill.priors.config import PriorsConfig
-from samdistill.priors.maskset import MaskSet
+from samdistill.priors.base import Segmenter, SegmenterBase, check_image, segment_batch  # noqa: F401 (re-exported)
 
 logger = logging.getLogger("samdistill")
 
@@ -20,42 +18,6 @@ OFFLINE_FALLBACK_MESSAGE = (
     "no SAM checkpoint configured: using the offline {method} segmenter "
     "(a classical stand-in; set priors.sam.checkpoint=... to use SAM)"
 )
-
-
-@runtime_checkable
-class Segmenter(Protocol):
-    def __call__(self, image: np.ndarray) -> MaskSet: ...
-
-    def fingerprint(self) -> dict[str, Any]: ...
-
-
-class SegmenterBase:
-    """Optional base class: gives `batch()` (a loop) and input checking to concrete segmenters."""
-
-    def __call__(self, image: np.ndarray) -> MaskSet:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def fingerprint(self) -> dict[str, Any]:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def batch(self, images: Sequence[np.ndarray]) -> list[MaskSet]:
-        return [self(image) for image in images]
-
-
-def segment_batch(segmenter: Segmenter, images: Sequence[np.ndarray]) -> list[MaskSet]:
-    """Use the segmenter's own `batch()` when it has one (SAM batches prompts), else loop."""
-    batch = getattr(segmenter, "batch", None)
-    return list(batch(images)) if callable(batch) else [segmenter(image) for image in images]
-
-
-def check_image(image: np.ndarray) -> np.ndarray:
-    """The image contract: float (H, W, 3) in [0, 1]. Returns it as float32."""
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"segmenter input must be an (H, W, 3) RGB image, got shape {image.shape}")
-    if not np.issubdtype(image.dtype, np.floating):
-        raise ValueError(f"segmenter input must be float in [0, 1], got dtype {image.dtype}")
-    return image.astype(np.float32, copy=False)
 
 
 def uses_sam(priors_cfg: PriorsConfig) -> bool:
@@ -76,6 +38,10 @@ def build_segmenter(priors_cfg: PriorsConfig) -> Segmenter:
                 "or an official sam_vit_*.pth file); or use priors.backend=offline"
             )
         return _sam_segmenter_class()(priors_cfg.sam)
+    if priors_cfg.backend == "world":
+        from samdistill.priors.world import WorldSegmenter
+
+        return WorldSegmenter(priors_cfg.world)
     from samdistill.priors.offline import OfflineSegmenter
 
     if priors_cfg.backend == "auto":
@@ -104,5 +70,7 @@ def describe_fingerprint(fp: dict) -> str:
     """One human line from a segmenter fingerprint: SAM (which checkpoint) or the offline one."""
     if fp.get("backend") == "offline":
         return f"offline {fp.get('method')} segmenter (classical stand-in, not SAM)"
+    if fp.get("backend") == "world":
+        return "street world's exact masks (an ideal segmenter, rendered images only)"
     model = " ".join(str(fp[k]) for k in ("variant", "model_type") if fp.get(k))
     return f"SAM ({model})" if model else "SAM"

@@ -19,7 +19,9 @@ class SegDatasetConfig(StrictModel):
     """One segmentation dataset (images with train-id labels, or unlabeled images)."""
 
     layout: SegLayout = "cityscapes"
-    root: str = Field(..., description="dataset root folder")
+    root: str = Field(..., description="dataset root folder, or embedded-street (pinhole, cityscapes layout) / "
+                      "embedded-pano (panoramas, densepass layout): the street world, built on first use")
+    cache_dir: Optional[str] = Field(None, description="where the embedded street world is written (default ~/.cache/samdistill)")
     split: Literal["train", "val", "test"] = Field(
         "val", description="cityscapes: train|val|test; densepass: train (unlabeled) or val (= test, labeled)")
     image_dir: Optional[str] = Field(None, description="folders layout: images, relative to root")

@@ -96,7 +96,7 @@ def resolve_samples(cfg: SegDatasetConfig, full_decode: bool = False) -> list[Se
     if cfg.limit is not None:
         found = SampleList(found[: cfg.limit], found.scan_problems)
     good, problems = validate_samples(found, full_decode=full_decode)
-    root = Path(cfg.root).expanduser()
+    root = dataset_root(cfg)
     if problems and cfg.on_bad == "error":
         raise SampleError(root, problems)
     if problems:
@@ -144,6 +144,15 @@ def _subdirs(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted((d for d in folder.iterdir() if d.is_dir()), key=lambda d: natural_key(d.name))
+
+
+def dataset_root(cfg: SegDatasetConfig) -> Path:
+    """The root folder; the street world's names resolve to its cached folders (built on first use)."""
+    from samdistill.world.embedded import WORLD_NAMES, resolve_world_name
+
+    if cfg.root in WORLD_NAMES:
+        return resolve_world_name(cfg.root, cfg.cache_dir)
+    return Path(cfg.root).expanduser()
 
 
 def _require_dir(folder: Path, cfg: SegDatasetConfig) -> Path:
@@ -204,7 +213,7 @@ def _match(images: list[tuple[Hashable, Path]], labels: list[tuple[Hashable, Lab
 
 
 def _scan_cityscapes(cfg: SegDatasetConfig):
-    root = _require_dir(Path(cfg.root).expanduser(), cfg)
+    root = _require_dir(dataset_root(cfg), cfg)
     image_base = _require_dir(root / "leftImg8bit" / cfg.split, cfg)
     label_base = root / "gtFine" / cfg.split
     kinds, images, labels, problems = _kinds(cfg), [], [], []
@@ -230,7 +239,7 @@ def _densepass_key(stem: str) -> str:
 
 
 def _scan_densepass(cfg: SegDatasetConfig):
-    root = _require_dir(Path(cfg.root).expanduser(), cfg)
+    root = _require_dir(dataset_root(cfg), cfg)
     if cfg.split == "train":  # unlabeled panoramas: leftImg8bit/train/{City}/{k}.jpg (or directly in train/)
         base = _require_dir(root / "leftImg8bit" / "train", cfg)
         samples = [SegSample(image=p, label=None, name=p.stem) for p in _files(base)]
@@ -273,7 +282,7 @@ def _regex(pattern: Optional[str], field: str) -> Callable[[str], Optional[str]]
 
 
 def _scan_folders(cfg: SegDatasetConfig):
-    root = _require_dir(Path(cfg.root).expanduser(), cfg)
+    root = _require_dir(dataset_root(cfg), cfg)
     image_dir = _require_dir(root / cfg.image_dir, cfg)
     image_key, label_key = _regex(cfg.pattern, "pattern"), _regex(cfg.label_pattern, "label_pattern")
     images, problems = [], []

@@ -1,0 +1,104 @@
+"""The street world in the embedded cache, and the street restoration benchmarks built from it.
+
+- `embedded-street` (pinhole, Cityscapes layout) and `embedded-pano` (panoramas, DensePASS
+  layout) are `<cache>/street-world/v1/{pinhole,pano}`, one build with `WorldBuildConfig()`'s
+  defaults, made on first use like `embedded-rain`.
+- `embedded-street-rain` / `-noise` / `-blur`: the first `STREET_TRAIN` / `STREET_TEST` pinhole
+  train / val renders (the same scenes as embedded-street's) with the embedded benchmarks' seeded
+  degradations, in their paired layout (`{train,test}/{input,target}/*.png`), plus the world's
+  masks of each image (`{split}/world/`) and a `world_index.npz`, so `priors.backend: world`
+  gives the ideal masks of every target, input or restoration.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import zlib
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from samdistill.data.cache_dir import default_cache_dir
+
+from samdistill.world.build import VERSION, WorldBuildConfig, build_world, consecutive_ids, jobs, render_job
+
+WORLD_NAMES = {"embedded-street": "pinhole", "embedded-pano": "pano"}
+STREET_TRAIN, STREET_TEST = 120, 20
+
+
+def world_dir(cache_dir: Optional[str | Path] = None) -> Path:
+    cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    return cache / "street-world" / f"v{VERSION}"
+
+
+def ensure_world(cache_dir: Optional[str | Path] = None, progress: bool = True) -> Path:
+    """`<cache>/street-world/v1`, rendered first unless a complete copy (manifest.json) exists."""
+    final = world_dir(cache_dir)
+    if (final / "manifest.json").is_file():
+        return final
+    return build_atomically(final, lambda tmp: build_world(tmp, WorldBuildConfig(), progress=progress))
+
+
+def resolve_world_name(name: str, cache_dir: Optional[str | Path] = None) -> Path:
+    """`embedded-street` / `embedded-pano` -> their folder in the cache (built on first use)."""
+    return ensure_world(cache_dir) / WORLD_NAMES[name]
+
+
+def build_street_benchmark(out: Path, degrade: Callable[[np.ndarray, np.random.Generator], np.ndarray]) -> dict:
+    """Write an embedded-street-* benchmark (`degrade`: its degradation) into the empty folder `out`;
+    returns the pair counts per split."""
+    from samdistill.world.index import write_index
+
+    cfg = WorldBuildConfig(pinhole_train=STREET_TRAIN, pinhole_val=STREET_TEST, pano_train=0, pano_val=0)
+    counts = {"train": 0, "test": 0}
+    rows = []
+    for job in jobs(cfg):
+        split = "train" if job.split == "train" else "test"
+        r = render_job(job, cfg)
+        stem = f"street_{job.index:04d}"
+        clean = np.clip(np.rint(r.rgb * 255), 0, 255).astype(np.uint8)
+        rng = np.random.default_rng([2024, zlib.crc32(f"{split}/{stem}".encode())])
+        noisy = degrade(clean.astype(np.float32) / 255.0, rng)
+        _png(out / split / "target" / f"{stem}.png", clean)
+        _png(out / split / "input" / f"{stem}.png", np.clip(np.rint(noisy * 255), 0, 255).astype(np.uint8))
+        seg, part = f"{split}/world/{stem}_segmentIds.png", f"{split}/world/{stem}_partIds.png"
+        _png(out / seg, consecutive_ids(r.segments, keep_zero=False))
+        _png(out / part, consecutive_ids(r.parts, keep_zero=True))
+        rows.append((f"{split}/target/{stem}.png", seg, part, clean))
+        counts[split] += 1
+    write_index(out, rows)
+    return counts
+
+
+def _png(path: Path, pixels: np.ndarray) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path, format="PNG", compress_level=6)
+
+
+def build_atomically(final: Path, build) -> Path:
+    """Run `build(tmp)` in a temporary sibling of `final`, then rename it into place."""
+    if final.exists():
+        shutil.rmtree(final)  # an interrupted build: no manifest
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+    try:
+        build(tmp)
+        os.rename(tmp, final)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if (final / "manifest.json").is_file():  # another process finished first
+            return final
+        raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def manifest(folder: Path) -> dict:
+    return json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
