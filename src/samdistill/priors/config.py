@@ -70,7 +70,7 @@ class WorldSegmenterConfig(StrictModel):
     parts: bool = Field(True, description="add part masks (windows, wheels, heads, ...) nested in their objects")
     min_area: int = Field(0, ge=0, description="drop masks smaller than this many pixels")
     min_correlation: float = Field(
-        0.9, gt=0, le=1,
+        0.75, gt=0, le=1,
         description="an image that is not a rendered one (degraded, restored) is matched to the indexed image "
         "of the same size whose thumbnail correlates best, if at least this well",
     )
