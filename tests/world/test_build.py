@@ -124,3 +124,16 @@ def test_bad_build_config_is_refused():
         WorldBuildConfig(pinhole_train=-1)
     with pytest.raises(ValueError, match="pano_size"):
         WorldBuildConfig(pano_size=(4, 640))
+
+
+def test_no_domain_shift_renders_panoramas_in_the_source_style():
+    from samdistill.world.build import Job
+
+    shifted, plain = WorldBuildConfig(**TINY), WorldBuildConfig(**TINY, domain_shift=False)
+    job = Job("target", "val", 0, "", None)
+    a, b = render_job(job, shifted), render_job(job, plain)
+    assert a.rgb.shape == b.rgb.shape and not np.array_equal(a.rgb, b.rgb)
+    # the target style adds sensor noise: neighbouring sky pixels differ more there
+    sky_a, sky_b = a.label == TRAIN_ID["sky"], b.label == TRAIN_ID["sky"]
+    assert sky_a[:, 1:].any() and sky_b[:, 1:].any()
+    assert np.abs(np.diff(a.rgb, axis=1))[sky_a[:, 1:]].mean() > np.abs(np.diff(b.rgb, axis=1))[sky_b[:, 1:]].mean()

@@ -104,6 +104,9 @@ def world(
     hfov: float = typer.Option(70.0, "--hfov", min=10.0, max=170.0, help="pinhole horizontal field of view, degrees"),
     vfov: float = typer.Option(70.0, "--vfov", min=10.0, max=179.0, help="panorama vertical field of view, degrees"),
     seed: int = typer.Option(0, "--seed", help="world seed: the same seed gives the same bytes"),
+    domain_shift: bool = typer.Option(True, "--domain-shift/--no-domain-shift", help="panoramas differ from the "
+                                      "pinhole images in scenes and style too (time of day, haze, tone curve, noise), "
+                                      "as DensePASS differs from Cityscapes; --no-domain-shift: projection only"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing world in --out"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress bar"),
 ) -> None:
@@ -114,7 +117,7 @@ def world(
 
     try:
         cfg = WorldBuildConfig(pinhole, pinhole_val, panoramas, panoramas_val, _size(pinhole_size, "--pinhole-size"),
-                               _size(pano_size, "--pano-size"), hfov, vfov, seed)
+                               _size(pano_size, "--pano-size"), hfov, vfov, seed, domain_shift)
     except ValueError as err:
         fail(str(err))
         return

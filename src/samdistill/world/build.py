@@ -58,6 +58,7 @@ class WorldBuildConfig:
     hfov_deg: float = 70.0  # pinhole, horizontal
     vfov_deg: float = 70.0  # panorama, vertical
     seed: int = 0
+    domain_shift: bool = True  # panoramas get the target's scenes and style; False: the source's (projection only)
 
     def __post_init__(self) -> None:
         for name in ("pinhole_train", "pinhole_val", "pano_train", "pano_val"):
@@ -101,13 +102,14 @@ def jobs(cfg: WorldBuildConfig) -> list[Job]:
 
 def render_job(job: Job, cfg: WorldBuildConfig) -> RenderOutput:
     seed = scene_seed(cfg.seed, job.domain, job.split, job.index)
-    scene = generate_scene(seed, DOMAINS[job.domain])
+    look = job.domain if cfg.domain_shift else "source"  # scene statistics and style
+    scene = generate_scene(seed, DOMAINS[look])
     rng = np.random.default_rng([seed, 1])
     if job.domain == "source":
         camera = pinhole_view(scene, rng, *cfg.pinhole_size, hfov_deg=cfg.hfov_deg)
     else:
         camera = panorama_view(scene, rng, *cfg.pano_size, vfov_deg=cfg.vfov_deg)
-    return render(scene, camera, draw_style(rng, STYLES[job.domain]))
+    return render(scene, camera, draw_style(rng, STYLES[look]))
 
 
 def build_world(out: Path, cfg: WorldBuildConfig, progress: bool = True) -> dict:
