@@ -99,3 +99,37 @@ def test_source_style_renders_in_range_and_deterministic():
     assert a.rgb.min() >= 0 and a.rgb.max() <= 1
     np.testing.assert_array_equal(a.rgb, b.rgb)
     np.testing.assert_array_equal(a.segments, b.segments)
+
+
+def _reference_region_count(objects, obj, wrap):
+    from scipy import ndimage
+
+    regions, count = ndimage.label(objects == obj)
+    if not wrap:
+        return count
+    pairs = {(a, b) for a, b in zip(regions[:, 0], regions[:, -1]) if a and b and a != b}
+    parent = list(range(count + 1))
+
+    def find(a):
+        while parent[a] != a:
+            a = parent[a]
+        return a
+
+    for a, b in pairs:
+        parent[find(a)] = find(b)
+    return len({find(k) for k in range(1, count + 1)})
+
+
+def test_split_stuff_matches_a_per_object_reference_on_random_maps():
+    rng = np.random.default_rng(0)
+    for wrap in (False, True):
+        for _ in range(10):
+            objects = rng.integers(1, 5, (9, 13))
+            things = objects == 4
+            out = split_stuff(objects, things, wrap)
+            for obj in (1, 2, 3):
+                assert len(np.unique(out[objects == obj])) == _reference_region_count(objects, obj, wrap)
+            assert set(np.unique(out[things])) <= {4}
+            # a segment never spans two objects
+            for seg in np.unique(out):
+                assert len(np.unique(objects[out == seg])) == 1

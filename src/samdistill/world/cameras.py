@@ -111,9 +111,16 @@ class EquirectCamera:
         return row, col
 
     def directions(self) -> np.ndarray:
-        rows, cols = np.mgrid[0:self.height, 0:self.width]
-        az, el = self.pixel_to_angles(rows, cols)
-        return self.angles_to_direction(az, el).reshape(-1, 3).astype(np.float32)
+        az, _ = self.pixel_to_angles(0, np.arange(self.width))
+        _, el = self.pixel_to_angles(np.arange(self.height), 0)
+        az = az + self.yaw
+        # separable: trigonometry on one row and one column, then outer products
+        cos_el, sin_el = np.cos(el)[:, None], np.sin(el)[:, None]
+        d = np.empty((self.height, self.width, 3), np.float32)
+        d[..., 0] = np.sin(az)[None, :] * cos_el
+        d[..., 1] = sin_el
+        d[..., 2] = np.cos(az)[None, :] * cos_el
+        return d.reshape(-1, 3)
 
     def depth(self, t: np.ndarray, dirs: np.ndarray) -> np.ndarray:
         """Euclidean range along each ray (the usual convention for 360 depth)."""

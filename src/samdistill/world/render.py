@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from samdistill.data.segmentation.labels import TRAIN_ID
 from samdistill.world import materials as M
@@ -162,21 +161,34 @@ def _shade(table, scene, style, dirs, t, hit, albedo, normal, emission, origin) 
 def split_stuff(objects: np.ndarray, things: np.ndarray, wrap: bool) -> np.ndarray:
     """Object ids with every stuff object split into its connected regions (4-connectivity;
     with `wrap`, the first and last columns touch). Things keep one id however occluded."""
-    out = objects.copy()
+    from skimage.measure import label as connected
+
+    # one pass: connected regions of equal object id (things are merged back below)
+    regions, count = connected(objects, background=-1, connectivity=1, return_num=True)
+    if wrap and count > 1:
+        regions, count = _merge_across_seam(regions, count, objects)
+    # the first region of each stuff object keeps the object id, later ones get new ids
+    flat_regions, flat_objects = regions.ravel(), objects.ravel()
+    _, first_pixel = np.unique(flat_regions, return_index=True)
+    region_object = flat_objects[first_pixel]  # object of region k+1 at index k
+    order = np.argsort(first_pixel, kind="stable")  # regions in reading order
+    new_id = np.empty(count + 1, np.int64)
+    seen: set[int] = set()
     next_id = int(objects.max()) + 1
-    for obj in np.unique(objects[~things]):
-        regions, count = ndimage.label(objects == obj)
-        if wrap and count > 1:
-            regions, count = _merge_across_seam(regions, count)
-        if count > 1:
-            mask = regions > 1
-            out[mask] = next_id + regions[mask] - 2
-            next_id += count - 1
-    return out
+    stuff = ~things.ravel()[first_pixel]
+    for k in order:
+        obj = int(region_object[k])
+        if not stuff[k] or obj not in seen:
+            new_id[k + 1] = obj
+            seen.add(obj)
+        else:
+            new_id[k + 1] = next_id
+            next_id += 1
+    return new_id[regions]
 
 
-def _merge_across_seam(regions: np.ndarray, count: int) -> tuple[np.ndarray, int]:
-    left, right = regions[:, 0], regions[:, -1]
+def _merge_across_seam(regions: np.ndarray, count: int, objects: np.ndarray) -> tuple[np.ndarray, int]:
+    """Join regions that touch across the 360-degree seam (same object on both edge columns)."""
     parent = np.arange(count + 1)
 
     def find(a: int) -> int:
@@ -184,11 +196,11 @@ def _merge_across_seam(regions: np.ndarray, count: int) -> tuple[np.ndarray, int
             a = parent[a]
         return a
 
-    for a, b in zip(left, right):
-        if a and b:
-            ra, rb = find(int(a)), find(int(b))
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
+    same = objects[:, 0] == objects[:, -1]
+    for a, b in zip(regions[same, 0], regions[same, -1]):
+        ra, rb = find(int(a)), find(int(b))
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
     roots = np.array([find(k) for k in range(count + 1)])
-    _, relabel = np.unique(roots, return_inverse=True)  # 0 stays 0, regions 1..k
+    _, relabel = np.unique(roots, return_inverse=True)  # 0 stays 0 (unused), regions become 1..k
     return relabel[regions], int(relabel.max())
