@@ -82,3 +82,30 @@ def test_a_root_without_index_is_a_config_error(tmp_path):
 
     with pytest.raises(ConfigError, match="world_index.npz"):
         WorldSegmenter(WorldSegmenterConfig(roots=[str(tmp_path)]))
+
+
+def test_by_reference_a_bad_restoration_gets_its_scenes_masks(small_world, segmenter):
+    image, _, _ = first_pinhole(small_world)
+    clean = read_image(image)
+    garbage = np.zeros_like(clean)  # what an untrained network may output
+    with pytest.raises(NotAWorldImage):
+        segmenter(garbage)
+    np.testing.assert_array_equal(segmenter.segment_by_reference(garbage, clean).masks, segmenter(clean).masks)
+
+
+def test_provider_passes_the_pairs_clean_image(small_world, tmp_path):
+    cfg = PriorsConfig(backend="world", cache_dir=str(tmp_path / "masks"), num_masks=4,
+                       world={"roots": [str(small_world / "pinhole")]})
+    image, _, _ = first_pinhole(small_world)
+    clean = read_image(image)
+    provider = PriorProvider(cfg, source="lq")
+    stack = provider.masks_for_pair(0, None, np.zeros_like(clean), clean)  # LQ all black: found by its GT
+    np.testing.assert_array_equal(stack, PriorProvider(cfg, source="gt").masks_for_pair(0, None, clean, clean))
+
+
+def test_two_equally_close_images_are_ambiguous(small_world):
+    image, _, _ = first_pinhole(small_world)
+    seg = WorldSegmenter(WorldSegmenterConfig(roots=[str(small_world / "pinhole")], min_margin=1.0))
+    noisy = np.clip(read_image(image) + 0.01, 0, 1)
+    with pytest.raises(NotAWorldImage, match="almost equally"):
+        seg(noisy)

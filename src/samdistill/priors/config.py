@@ -74,6 +74,10 @@ class WorldSegmenterConfig(StrictModel):
         description="an image that is not a rendered one (degraded, restored) is matched to the indexed image "
         "of the same size whose thumbnail correlates best, if at least this well",
     )
+    min_margin: float = Field(
+        0.05, ge=0, le=1,
+        description="...and better than the second best by this much (else the match is ambiguous: an error)",
+    )
 
 
 class PriorsConfig(StrictModel):

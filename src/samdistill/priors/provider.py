@@ -67,8 +67,10 @@ class PriorProvider:
         hash (`cache.image_hash`) when the caller already has it."""
         return self._masks(check_image(image), key, top=None)
 
-    def stack_for(self, image: np.ndarray) -> np.ndarray:
-        """`(N, H, W)` float32 {0, 1}: `to_channels(masks_for(image), num_masks)`, LRU-cached."""
+    def stack_for(self, image: np.ndarray, reference: Optional[np.ndarray] = None) -> np.ndarray:
+        """`(N, H, W)` float32 {0, 1}: `to_channels(masks_for(image), num_masks)`, LRU-cached.
+        `reference`: the clean image `image` is a version of (a pair's GT), used only by segmenters
+        that segment by reference (the street world's ideal one)."""
         image = check_image(image)
         key = image_hash(image)
         lru_key = (key, self.num_masks)
@@ -79,18 +81,20 @@ class PriorProvider:
             packed, shape = hit
             return np.unpackbits(packed, count=int(np.prod(shape))).reshape(shape).astype(np.float32)
         # Only the N largest masks are decoded from the cache (the offline segmenter stores hundreds).
-        stack = to_channels(self._masks(image, key, top=self.num_masks), self.num_masks)
+        stack = to_channels(self._masks(image, key, top=self.num_masks, reference=reference), self.num_masks)
         self._remember(lru_key, stack)
         return stack
 
-    def _masks(self, image: np.ndarray, key: Optional[str], top: Optional[int]) -> MaskSet:
+    def _masks(self, image: np.ndarray, key: Optional[str], top: Optional[int],
+               reference: Optional[np.ndarray] = None) -> MaskSet:
         key = key or image_hash(image)
         if self.cache is not None:
             cached = self.cache.get(key, self.fingerprint(), top=top)
             if cached is not None:
                 self.stats["cache_hits"] += 1
                 return cached
-        maskset = self.segmenter(image)
+        by_reference = getattr(self.segmenter, "segment_by_reference", None)
+        maskset = by_reference(image, reference) if reference is not None and by_reference else self.segmenter(image)
         if maskset.size != image.shape[:2]:
             raise ValueError(
                 f"segmenter returned {maskset.size[0]}x{maskset.size[1]} masks for a "
@@ -115,7 +119,7 @@ class PriorProvider:
 
     def masks_for_pair(self, index: int, pair: Any, lq_img: np.ndarray, gt_img: np.ndarray) -> np.ndarray:
         """What `PairedImageDataset` calls with the full-resolution pair: `(N, H, W)` float32."""
-        return self.stack_for(self.image_for_source(index, lq_img, gt_img))
+        return self.stack_for(self.image_for_source(index, lq_img, gt_img), reference=gt_img)
 
     def _remember(self, lru_key: tuple, stack: np.ndarray) -> None:
         if self.lru_size <= 0:

@@ -5,7 +5,9 @@ object and per connected stuff region, plus, with `parts`, the nested part masks
 doors, wheels, car glass, heads, trunk and crown), as SAM's automatic masks nest whole and part.
 Scores are 1 (exact). Images are found through the `world_index.npz` of the configured roots:
 by the sha256 of their 8-bit pixels, else by thumbnail correlation among images of the same
-size (see `world.index`). An image that matches nothing is an error, never a guess.
+size (see `world.index`); an image that matches nothing, or two images almost equally, is an error,
+never a guess. Through a `PriorProvider` the pair's clean image is given as the reference, so a
+restoration of any quality gets its scene's masks (`segment_by_reference`).
 """
 from __future__ import annotations
 
@@ -76,15 +78,31 @@ class WorldSegmenter(SegmenterBase):
         thumbs, entries = self._by_shape[shape]
         query = thumbnail(pixels)
         scores = thumbs[:, :len(query)] @ query
-        best = int(np.argmax(scores))
+        order = np.argsort(scores)[::-1]
+        best = int(order[0])
         if scores[best] < self.cfg.min_correlation:
             raise NotAWorldImage(f"image matches no street-world image (best thumbnail correlation "
                                  f"{scores[best]:.3f} < priors.world.min_correlation={self.cfg.min_correlation})")
+        margin = scores[best] - scores[order[1]] if len(order) > 1 else 1.0
+        if margin < self.cfg.min_margin:
+            raise NotAWorldImage(f"image matches two street-world images almost equally (thumbnail correlations "
+                                 f"{scores[best]:.3f} and {scores[order[1]]:.3f}, margin < priors.world.min_margin="
+                                 f"{self.cfg.min_margin}): {entries[best][1]}, {entries[int(order[1])][1]}")
         return entries[best]
 
     def __call__(self, image: np.ndarray) -> MaskSet:
-        pixels = np.clip(np.rint(check_image(image) * 255), 0, 255).astype(np.uint8)
-        root, seg_path, part_path = self.locate(pixels)
+        return self._masks_of(self.locate(_to_pixels(image)))
+
+    def segment_by_reference(self, image: np.ndarray, reference: np.ndarray) -> MaskSet:
+        """The ideal masks of `image`, a version (degraded, restored) of the world image
+        `reference`: an ideal SAM sees the scene whatever the restoration's quality. The
+        provider passes a training pair's GT here; `image` only fixes the size."""
+        if check_image(image).shape != check_image(reference).shape:
+            raise ValueError(f"image {image.shape} and its reference {reference.shape} differ in size")
+        return self._masks_of(self.locate(_to_pixels(reference)))
+
+    def _masks_of(self, entry: tuple[Path, str, str]) -> MaskSet:
+        root, seg_path, part_path = entry
         masks = [_id_masks(_read_ids(root / seg_path), keep_zero=True)]
         if self.cfg.parts:
             masks.append(_id_masks(_read_ids(root / part_path), keep_zero=False))
@@ -97,7 +115,12 @@ class WorldSegmenter(SegmenterBase):
     def fingerprint(self) -> dict[str, Any]:
         return {"backend": "world", "index": self._digest.hexdigest(), "parts": self.cfg.parts,
                 "min_area": self.cfg.min_area, "min_correlation": self.cfg.min_correlation,
+                "min_margin": self.cfg.min_margin,
                 "version": WORLD_SEGMENTER_VERSION}
+
+
+def _to_pixels(image: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(check_image(image) * 255), 0, 255).astype(np.uint8)
 
 
 def default_roots() -> list[Path]:

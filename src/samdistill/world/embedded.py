@@ -63,11 +63,13 @@ def build_street_benchmark(out: Path, degrade: Callable[[np.ndarray, np.random.G
         rng = np.random.default_rng([2024, zlib.crc32(f"{split}/{stem}".encode())])
         noisy = degrade(clean.astype(np.float32) / 255.0, rng)
         _png(out / split / "target" / f"{stem}.png", clean)
-        _png(out / split / "input" / f"{stem}.png", np.clip(np.rint(noisy * 255), 0, 255).astype(np.uint8))
+        noisy = np.clip(np.rint(noisy * 255), 0, 255).astype(np.uint8)
+        _png(out / split / "input" / f"{stem}.png", noisy)
         seg, part = f"{split}/world/{stem}_segmentIds.png", f"{split}/world/{stem}_partIds.png"
         _png(out / seg, consecutive_ids(r.segments, keep_zero=False))
         _png(out / part, consecutive_ids(r.parts, keep_zero=True))
         rows.append((f"{split}/target/{stem}.png", seg, part, clean))
+        rows.append((f"{split}/input/{stem}.png", seg, part, noisy))  # degraded inputs match exactly too
         counts[split] += 1
     write_index(out, rows)
     return counts
