@@ -9,7 +9,7 @@
   The reference works on 0-255 pixels; on [0, 1] images the loss is that / 255^2 (a constant).
 * EfficientDerain (Guo et al., AAAI 2021), reference `trainer.py`: L1 - 0.2 * SSIM, where SSIM
   is the pytorch_ssim one: 11x11 Gaussian window (sigma 1.5) per channel, zero "same" padding,
-  C1 = 0.01^2, C2 = 0.03^2, mean over the whole map (`engine.losses.gaussian_ssim_map` with
+  C1 = 0.01^2, C2 = 0.03^2, mean over the whole map (`engine.ssim_map.gaussian_ssim_map` with
   padding "same"; the engine's own l1_ssim uses the "valid" region).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from samdistill.engine.losses import gaussian_ssim_map as engine_ssim_map
+from samdistill.engine.ssim_map import gaussian_ssim_map as engine_ssim_map
 from samdistill.models.rcdnet import RCDNetStages
 
 
