@@ -137,3 +137,16 @@ def test_no_domain_shift_renders_panoramas_in_the_source_style():
     sky_a, sky_b = a.label == TRAIN_ID["sky"], b.label == TRAIN_ID["sky"]
     assert sky_a[:, 1:].any() and sky_b[:, 1:].any()
     assert np.abs(np.diff(a.rgb, axis=1))[sky_a[:, 1:]].mean() > np.abs(np.diff(b.rgb, axis=1))[sky_b[:, 1:]].mean()
+
+
+def test_every_world_class_appears_in_both_domains_at_default_size(tmp_path):
+    from samdistill.world.scene import WORLD_CLASSES
+
+    out = tmp_path / "w"
+    build_world(out, WorldBuildConfig(pinhole_train=12, pinhole_val=0, pano_train=0, pano_val=10), progress=False)
+    for tree in ("pinhole/gtFine/train", "pano/gtFine/val"):
+        seen = set()
+        for path in (out / tree).rglob("*_labelTrainIds.png"):
+            seen |= set(np.unique(np.asarray(Image.open(path))).tolist())
+        assert seen == set(WORLD_CLASSES), (tree, sorted(set(WORLD_CLASSES) - seen), sorted(seen - set(WORLD_CLASSES)))
+    assert len(WORLD_CLASSES) >= 10

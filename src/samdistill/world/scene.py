@@ -20,6 +20,8 @@ from samdistill.world import materials as M
 from samdistill.world.geometry import BOX, CYLINDER, ELLIPSOID, GROUND, Primitive, axis_to_x, yaw_matrix
 
 SKY_OBJ, ROAD_OBJ, TERRAIN_LEFT_OBJ, TERRAIN_RIGHT_OBJ = 1, 2, 3, 4
+# Every Cityscapes class the generator places, by train id: all 19 but `train` (16).
+WORLD_CLASSES = tuple(i for i in range(19) if i != TRAIN_ID["train"])
 FIRST_OBJ = 10
 SIDEWALK_HEIGHT = 0.15
 PARKED_OFFSET = 1.1  # parked cars' center, metres in from the curb
@@ -41,7 +43,7 @@ class SceneParams:
     tree_prob: float = 0.7  # per side
     parked_per_10m: float = 1.2
     moving_cars: tuple[int, int] = (1, 5)
-    large_vehicle_prob: float = 0.35  # per scene: a truck or a bus in traffic
+    large_vehicle_prob: float = 0.35  # per scene, each: a truck, a bus in traffic
     cyclists: tuple[int, int] = (0, 2)
     pedestrians: tuple[int, int] = (4, 12)
     signs: tuple[int, int] = (2, 5)
@@ -406,11 +408,12 @@ def _traffic(b: _Builder, p: SceneParams, road_half: float, L: float, ego: tuple
         z = b.place(("lane", lane), 6.0, (-L * 0.6, L * 0.6))
         if z is not None:
             _car(b, lanes[lane] + float(b.rng.uniform(-0.25, 0.25)), z, 0.0 if lane else math.pi)
-    if b.rng.random() < p.large_vehicle_prob:
-        lane = int(b.rng.integers(2))
-        z = b.place(("lane", lane), 13.0, (-L * 0.5, L * 0.5))
-        if z is not None:
-            _large_vehicle(b, lanes[lane], z, 0.0 if lane else math.pi, "bus" if b.rng.random() < 0.5 else "truck")
+    for kind in ("truck", "bus"):
+        if b.rng.random() < p.large_vehicle_prob:
+            lane = int(b.rng.integers(2))
+            z = b.place(("lane", lane), 13.0, (-L * 0.5, L * 0.5))
+            if z is not None:
+                _large_vehicle(b, lanes[lane], z, 0.0 if lane else math.pi, kind)
     for _ in range(int(b.rng.integers(*p.cyclists, endpoint=True))):
         lane = int(b.rng.integers(2))
         z = b.place(("lane", lane), 2.5, (ego[1] - 40, ego[1] + 40))
