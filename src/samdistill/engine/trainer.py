@@ -28,7 +28,7 @@ from samdistill.engine.checkpoint import (capture_rng_state, latest_checkpoint, 
                                           method_state_for_checkpoint, restore_rng_state, save_checkpoint)
 from samdistill.engine.optim import apply_lr, build_optimizer
 from samdistill.methods.base import Method
-from samdistill.metrics.psnr_ssim import json_safe, mean_value, psnr_torch, ssim_torch
+from samdistill.metrics.psnr_ssim import json_safe
 
 logger = logging.getLogger(__name__)
 
@@ -205,32 +205,21 @@ class Trainer:
     # ------------------------------------------------------------------ validation
     @torch.no_grad()
     def validate(self) -> dict[str, Any]:
-        """PSNR/SSIM of `method.restore` (and extra outputs) over the val set, all processes."""
+        """Score the method's validator (restoration: PSNR/SSIM; segmentation: mIoU...) over the
+        val set, on all processes."""
         if self.val_loader is None:
             return {}
-        method, ev = self.method, self.cfg.eval
+        method = self.method
+        validator = method.validator(self.cfg.eval)
         was_training = method.training
         method.eval()
-        scores: dict[str, list[torch.Tensor]] = {}
         for batch in self.val_loader:
-            with self.accelerator.autocast():
-                outputs = {"": method.restore(batch["lq"]), **method.extra_validation(batch)}
-            gt = batch["gt"].float()
-            for key, pred in outputs.items():
-                pred = pred.float().clamp(0, 1)
-                per_image = torch.stack([psnr_torch(pred, gt, ev.crop_border, ev.y_channel),
-                                         ssim_torch(pred, gt, ev.crop_border, ev.y_channel)], dim=1)
-                scores.setdefault(key, []).append(self.accelerator.gather_for_metrics(per_image).cpu())
+            validator.update(method, batch, self.accelerator)
         method.train(was_training)
-        record: dict[str, Any] = {"step": self.step}
-        for key, chunks in scores.items():
-            table = torch.cat(chunks)
-            prefix = f"{key}_" if key else ""
-            record[f"{prefix}psnr"] = mean_value(table[:, 0].tolist())
-            record[f"{prefix}ssim"] = mean_value(table[:, 1].tolist())
-        record["images"] = int(torch.cat(scores[""]).shape[0]) if "" in scores else 0
+        record: dict[str, Any] = {"step": self.step, **validator.compute()}
         self.val_history.append(record)
-        self.accelerator.log({f"val/{k}": v for k, v in record.items() if k != "step"}, step=self.step)
+        self.accelerator.log({f"val/{k}": v for k, v in record.items()
+                              if k != "step" and isinstance(v, (int, float))}, step=self.step)
         self._write_histories()
         return record
 

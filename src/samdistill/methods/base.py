@@ -14,6 +14,7 @@ import torch.nn as nn
 
 if TYPE_CHECKING:  # pragma: no cover
     from samdistill.engine.trainer import Trainer
+    from samdistill.engine.validation import Validator
 
 
 @dataclass
@@ -49,5 +50,14 @@ class Method(nn.Module):
         """Called before every optimizer step with the number of steps already done."""
 
     def extra_validation(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """Extra restored batches to score during validation, e.g. {"ir2": I2}."""
+        """Extra outputs to score during validation, e.g. {"ir2": I2} (restoration) or
+        {"ta": teacher-assistant logits} (segmentation)."""
         return {}
+
+    def validator(self, eval_cfg: Any) -> "Validator":
+        """What validation scores. Restoration (default): PSNR/SSIM of `restore(lq)` against `gt`.
+        A segmentation method returns `SegmentationValidator(num_classes)` and implements
+        `segment(image) -> logits`."""
+        from samdistill.engine.validation import RestorationValidator
+
+        return RestorationValidator(eval_cfg)
