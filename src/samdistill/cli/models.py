@@ -11,11 +11,11 @@ models_app = typer.Typer(help="Registered restoration backbones.", no_args_is_he
 
 @models_app.command("list")
 def list_models() -> None:
-    """Every registered backbone with its task and parameter count."""
+    """Every registered network (restoration backbones, segmenters) with its task and parameter count."""
     from samdistill.models.registry import backbone_info, create_backbone, list_backbones
 
     table = Table("name", "task", "params (M)")
-    for name in list_backbones():
+    for name in list_backbones(task=None):
         try:
             n = sum(p.numel() for p in create_backbone(name).parameters()) / 1e6
             size = f"{n:.2f}"

@@ -44,7 +44,8 @@ def train(
         state = PartialState()
         state.destroy_process_group()
         if state.is_main_process:
-            summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items())
+            summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items()
+                                if isinstance(v, (int, float, str)))  # per-class lists stay in val_history.json
             console.print(f"done: {summary}\nmodel: {Path(cfg.output_dir) / 'model.safetensors'}", highlight=False)
 
 

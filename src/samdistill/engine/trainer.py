@@ -279,6 +279,8 @@ class Trainer:
             method = self.method
             save_model_artifact(method.shipped_model(), *method.shipped_spec(), self.output_dir / "model.safetensors",
                                 extra={"step": str(self.step), "config_hash": config_hash(self.cfg)})
+            for file_name, (network, name, args) in method.extra_artifacts().items():
+                save_model_artifact(network, name, args, self.output_dir / file_name, extra={"step": str(self.step)})
             self._write_histories()
         self.accelerator.wait_for_everyone()
         # Not end_training(): it also destroys the process group, and a program may train again

@@ -42,6 +42,11 @@ class Method(nn.Module):
         """(registered backbone name, constructor args) of `shipped_model()`."""
         raise NotImplementedError(f"{type(self).__name__} must implement shipped_spec()")
 
+    def extra_artifacts(self) -> dict[str, tuple[nn.Module, str, dict[str, Any]]]:
+        """Other trained networks to save beside the shipped one at the end of training:
+        {file name: (network, registered name, constructor args)} (e.g. GoodSAM's TA)."""
+        return {}
+
     def frozen_prefixes(self) -> tuple[str, ...]:
         """State-dict prefixes left out of checkpoints (frozen, rebuilt from their own weights)."""
         return ()

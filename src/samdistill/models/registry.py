@@ -1,4 +1,5 @@
-"""One registry of restoration backbones: `create_backbone("nafnet_tiny", width=16)`.
+"""One registry of networks: `create_backbone("nafnet_tiny", width=16)`; restoration backbones, and
+segmenters (task "segmentation", SegFormer) so they ship through the same artifact code.
 
 A backbone is a plain `nn.Module` mapping an image batch (B,3,H,W in [0,1]) to an image batch of
 the same shape. It may declare, as class attributes:
@@ -23,6 +24,7 @@ _ARCH_MODULES = (
     "samdistill.models.rcdnet",
     "samdistill.models.efficientderain",
     "samdistill.models.uformer",
+    "samdistill.models.segformer",
 )
 
 
@@ -48,9 +50,10 @@ def _load_all() -> None:
                 raise
 
 
-def list_backbones() -> list[str]:
+def list_backbones(task: str | None = "restoration") -> list[str]:
+    """Registered names of one task (restoration by default; None: every task)."""
     _load_all()
-    return sorted(_REGISTRY)
+    return sorted(n for n in _REGISTRY if task is None or _INFO[n]["task"] == task)
 
 
 def backbone_info(name: str) -> dict[str, Any]:
