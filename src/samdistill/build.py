@@ -34,6 +34,10 @@ def build_method(cfg: ExperimentConfig, train_dataset: Any = None, val_dataset: 
 
 
 def build_experiment(cfg: ExperimentConfig) -> tuple[Method, Any, Any]:
+    if cfg.task == "panoramic":
+        from samdistill.goodsam.build import build_goodsam_experiment
+
+        return build_goodsam_experiment(cfg)
     train_loader, val_loader = build_loaders(cfg)
     method = build_method(cfg, train_loader.dataset, getattr(val_loader, "dataset", None))
     return method, train_loader, val_loader

@@ -8,6 +8,7 @@ from pydantic import Field
 from samdistill.config.base import StrictModel
 from samdistill.data.config import DataConfig
 from samdistill.engine.config import TrainConfig
+from samdistill.goodsam.config import GoodSAMConfig
 from samdistill.metrics.config import EvalConfig
 from samdistill.models.config import ModelConfig
 from samdistill.priors.config import PriorsConfig
@@ -16,7 +17,9 @@ from samdistill.sam4ir.config import SAM4IRConfig
 
 class ExperimentConfig(StrictModel):
     name: str = Field("experiment", description="run name; outputs go to output_dir")
-    task: Literal["restoration"] = "restoration"
+    task: Literal["restoration", "panoramic"] = Field(
+        "restoration", description="restoration: SAM4IR or the baseline (model, data, sam4ir sections); panoramic: "
+        "GoodSAM (goodsam section)")
     output_dir: str = Field("runs/experiment", description="where checkpoints, logs and the resolved config go")
     seed: int = 0
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -25,3 +28,4 @@ class ExperimentConfig(StrictModel):
     eval: EvalConfig = Field(default_factory=EvalConfig)
     priors: PriorsConfig = Field(default_factory=PriorsConfig)
     sam4ir: SAM4IRConfig = Field(default_factory=SAM4IRConfig)
+    goodsam: GoodSAMConfig = Field(default_factory=GoodSAMConfig)

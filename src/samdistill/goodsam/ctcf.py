@@ -30,24 +30,12 @@ from typing import Literal, Sequence, Union
 import numpy as np
 import torch
 
-from samdistill.config.base import StrictModel
+from samdistill.goodsam.config import CTCFConfig, Order  # noqa: F401 (re-exported)
 from samdistill.data.segmentation.labels import IGNORE_INDEX
 from samdistill.priors.maskset import MaskSet
 
 _EPS = 1e-6  # a ratio equal to theta decides despite float rounding (3/5 vs 0.6)
-Order = Literal["small_on_top", "large_on_top"]
 MasksLike = Union[MaskSet, np.ndarray, torch.Tensor]
-
-
-class CTCFConfig(StrictModel):
-    """The fusion's options; `ctcf(ta, masks, **cfg.model_dump())` (defaults equal the function's)."""
-
-    theta: float = 0.5
-    order: Order = "small_on_top"
-    undecided: Literal["claim", "skip"] = "claim"
-    unmasked: Literal["zero", "one", "confidence"] = "zero"
-    confidence_threshold: float = 0.9
-    coverage: Literal["hard", "soft"] = "hard"
 
 
 @dataclass

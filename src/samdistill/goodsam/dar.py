@@ -26,25 +26,11 @@ from typing import Literal, Optional, Sequence, Union
 import torch
 import torch.nn.functional as F
 
-from samdistill.config.base import StrictModel
+from samdistill.goodsam.config import DARConfig, Kind  # noqa: F401 (re-exported)
 from samdistill.data.segmentation.labels import IGNORE_INDEX
 from samdistill.goodsam.ctcf import MasksLike, Order, as_mask_tensor, ctcf
 from samdistill.goodsam.windows import Overlap, Overlap2D
 
-Kind = Literal["kl", "mse", "l1"]
-
-
-class DARConfig(StrictModel):
-    """Options of the consistency and boundary parts (defaults equal the functions')."""
-
-    consistency_kind: Kind = "kl"
-    consistency_reduction: Literal["mean", "sum"] = "mean"
-    boundary_band: int = 2  # px around a SAM border where the SAM region's class wins
-    boundary_fusion: Literal["majority", "ctcf"] = "majority"
-    boundary_map: Literal["sam_and_ta", "sam", "ta", "union"] = "sam_and_ta"
-    boundary_tolerance: int = 2  # px: a SAM border this close to a TA border separates classes
-    boundary_weight: float = 5.0
-    boundary_background_weight: float = 1.0
 
 
 # ---- (a) consistency between overlapping windows ---------------------------------------------------

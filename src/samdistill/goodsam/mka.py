@@ -27,18 +27,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from samdistill.config.base import StrictModel
+from samdistill.goodsam.config import MKAConfig  # noqa: F401 (re-exported)
 from samdistill.data.segmentation.labels import IGNORE_INDEX
-
-
-class MKAConfig(StrictModel):
-    """Options of the patch and image losses (defaults equal the functions')."""
-
-    weight_e: float = 1.0
-    weight_h: float = 1.0
-    high_conf_norm: Literal["own", "all"] = "own"
-    image_kind: Literal["ce_hard", "kl_soft"] = "ce_hard"
-    temperature: float = 1.0
 
 
 def _ce_sum_count(logits: torch.Tensor, target: torch.Tensor, ignore_index: int) -> tuple[torch.Tensor, int]:

@@ -16,17 +16,7 @@ from typing import NamedTuple, Optional, Sequence
 
 import torch
 
-from samdistill.config.base import StrictModel
-
-
-class WindowConfig(StrictModel):
-    """Window geometry in pixels (our defaults: the paper's values are not published)."""
-
-    window: int = 512  # horizontal window width; 2048x400 DensePASS -> 512x400 windows
-    stride: int = 384  # 128 px (1/4 window) of overlap between neighbours
-    wrap: bool = True  # windows cross the 360° seam
-    window_h: Optional[int] = None  # GoodSAM++ vertical sliding: None = full height (horizontal only)
-    stride_h: Optional[int] = None  # None = window_h (no vertical overlap)
+from samdistill.goodsam.config import WindowConfig  # noqa: F401 (re-exported)
 
 
 class Overlap(NamedTuple):

@@ -1,0 +1,87 @@
+"""Unlabeled target panoramas with SAM's masks of every sliding window, for the adaptation stage.
+
+An item is one whole panorama plus, for each of its K windows, the N largest masks the
+segmenter found in that window: `{"image": (3, H, W) float, "masks": (K, N, H, w) uint8,
+"name", "index"}`, and `"label"` (H, W) int64 for a labeled panorama (to score pseudo-labels). Two ways to get a window's masks (`masks_per_window`):
+
+- True (default, what the paper does): segment each window as its own image. SAM resizes the
+  longest side to 1024 px, so a 2048x400 panorama segmented whole would be seen at 1024x200;
+  a 512-px window keeps full resolution. Cached per window (its pixels are its cache key).
+- False: segment the panorama once and cut every mask to the window (cheaper; needed by the
+  street world's ideal segmenter, which knows whole rendered images, not crops).
+
+Masks go through the priors subsystem (`PriorProvider`: cache, any backend), so SAM never runs
+twice on the same window.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from samdistill.data.io import read_image, to_tensor
+from samdistill.data.segmentation.config import SegDatasetConfig
+from samdistill.data.segmentation.dataset import read_label, to_classes
+from samdistill.data.segmentation.layouts import resolve_samples
+from samdistill.goodsam.windows import window_columns, window_starts
+from samdistill.priors.maskset import MaskSet
+
+
+def top_masks(masks: np.ndarray, n: int) -> np.ndarray:
+    """`(n, H, W)` uint8: the n largest non-empty masks of an `(M, H, W)` stack, largest first, zero padded."""
+    area = masks.reshape(len(masks), -1).sum(1)
+    order = [i for i in np.argsort(-area, kind="stable") if area[i] > 0][:n]
+    out = np.zeros((n, *masks.shape[1:]), np.uint8)
+    if order:
+        out[: len(order)] = masks[order]
+    return out
+
+
+class PanoramaWindows(Dataset):
+    def __init__(self, cfg: SegDatasetConfig, window: int, stride: int, provider: Any, num_masks: int,
+                 wrap: bool = True, masks_per_window: bool = True, samples: Optional[list] = None):
+        self.cfg = cfg
+        self.samples = list(samples) if samples is not None else resolve_samples(cfg)
+        self.window, self.stride, self.wrap = window, stride, wrap
+        self.provider, self.num_masks = provider, num_masks
+        self.masks_per_window = masks_per_window
+        self._starts: dict[int, list[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def starts(self, width: int) -> list[int]:
+        if width not in self._starts:
+            self._starts[width] = window_starts(width, self.window, self.stride, self.wrap)
+        return self._starts[width]
+
+    def window_masks(self, image: np.ndarray) -> np.ndarray:
+        """`(K, N, H, window)` uint8 masks of every window of one panorama (float (H, W, 3))."""
+        width = image.shape[1]
+        if width < self.window:
+            raise ValueError(f"panorama is {width} px wide, narrower than one window ({self.window} px)")
+        cols = window_columns(self.starts(width), self.window, width).numpy()
+        if self.masks_per_window:
+            stacks = [self.provider.masks_for(np.ascontiguousarray(image[:, c])).masks for c in cols]
+        else:
+            whole: MaskSet = self.provider.masks_for(image)
+            stacks = [whole.masks[:, :, c] for c in cols]
+        return np.stack([top_masks(s, self.num_masks) for s in stacks])
+
+    def __getitem__(self, index: int) -> dict:
+        sample = self.samples[index]
+        image = read_image(sample.image)
+        try:
+            masks = self.window_masks(image)
+        except ValueError as err:
+            raise ValueError(f"{sample.image}: {err}") from err
+        item = {"image": to_tensor(image), "masks": torch.from_numpy(masks), "name": sample.name, "index": index}
+        if sample.label is not None:  # labeled panoramas: to score pseudo-labels
+            label = to_classes(read_label(sample.label, sample.label_kind), self.cfg.classes)
+            if label.shape != image.shape[:2]:
+                raise ValueError(f"{sample.label}: label is {label.shape[1]}x{label.shape[0]} but its panorama "
+                                 f"{sample.image} is {image.shape[1]}x{image.shape[0]} (WxH)")
+            item["label"] = torch.from_numpy(label.astype(np.int64))
+        return item

@@ -1,0 +1,179 @@
+"""GoodSAM as a training method: the TA and the student trained by the one engine, the student shipped.
+
+stage `source`: cross-entropy of the student (and the TA, `train_ta`) on labeled pinhole images.
+stage `adapt`, one step on a batch of panoramas with SAM's masks of every window:
+  1. the TA predicts every sliding window (`windows.py`);
+  2. DAR (b): its labels are refined near SAM borders (`dar.refine_with_boundaries`), then fused
+     with the masks into ensemble labels E and high-confidence labels E_H (CTCF, or SSA's
+     majority vote as the baseline);
+  3. MKA: the student's windows learn E and E_H (patch level) and the refined borders (boundary
+     loss), its whole panorama the stitched TA prediction (image level);
+  4. the TA learns E and E_H, and its overlapping windows are made to agree (DAR (a));
+  5. both keep a cross-entropy on labeled source images (`weights.source`, 0 = off).
+Only the student ships; the TA is saved beside it (`ta.safetensors`) for the next stage.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from samdistill.data.segmentation.labels import IGNORE_INDEX
+from samdistill.goodsam import ctcf as C
+from samdistill.goodsam import dar as D
+from samdistill.goodsam import mka
+from samdistill.goodsam.config import GoodSAMConfig, SegNetConfig
+from samdistill.goodsam.segformer import SegmentationNet
+from samdistill.goodsam.windows import extract_windows, overlaps, stitch, window_starts
+from samdistill.methods.base import Method, StepOutput
+
+
+def build_net(cfg: SegNetConfig, num_classes: int) -> tuple[SegmentationNet, dict[str, Any]]:
+    """(network, registered `segformer` constructor args) from a size, a pretrained folder or an artifact."""
+    if cfg.init is not None:
+        from samdistill.engine.artifact import load_model_artifact
+
+        net = load_model_artifact(cfg.init)
+        if not isinstance(net, SegmentationNet) or net.num_classes != num_classes:
+            from samdistill.engine.artifact import CheckpointError
+
+            raise CheckpointError(f"{cfg.init}: not a {num_classes}-class SegFormer artifact")
+        return net.train(), {"config": net.segformer.config.to_dict(), "num_classes": num_classes}
+    if cfg.pretrained is not None:
+        net = SegmentationNet.from_pretrained(cfg.pretrained, num_classes)
+        return net, {"config": net.segformer.config.to_dict(), "num_classes": num_classes}
+    return SegmentationNet.build(cfg.size, num_classes), {"size": cfg.size, "num_classes": num_classes}
+
+
+class GoodSAM(Method):
+    def __init__(self, cfg: GoodSAMConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.num_classes = int(cfg.classes)
+        self.student, self._student_args = build_net(cfg.student, self.num_classes)
+        self.ta, self._ta_args = build_net(cfg.ta, self.num_classes)
+        if cfg.stage == "source" and not cfg.train_ta:
+            self.ta.requires_grad_(False)
+
+    # ------------------------------------------------------------------ training
+    def forward(self, batch: dict[str, Any]) -> StepOutput:
+        if self.cfg.stage == "source":
+            return self._source_step(batch)
+        return self._adapt_step(batch)
+
+    def _supervised(self, source: dict[str, Any], logs: dict[str, float]) -> torch.Tensor:
+        image, label = source["image"], source["label"]
+        loss = F.cross_entropy(self.student(image), label, ignore_index=IGNORE_INDEX)
+        logs["source_student"] = float(loss.detach())
+        if self.cfg.stage == "adapt" or self.cfg.train_ta:
+            ta = F.cross_entropy(self.ta(image), label, ignore_index=IGNORE_INDEX)
+            logs["source_ta"] = float(ta.detach())
+            loss = loss + ta
+        return loss
+
+    def _source_step(self, batch: dict[str, Any]) -> StepOutput:
+        logs: dict[str, float] = {}
+        loss = self._supervised(batch, logs)
+        return StepOutput(loss, logs)
+
+    def _adapt_step(self, batch: dict[str, Any]) -> StepOutput:
+        cfg, w = self.cfg, self.cfg.weights
+        target = batch["target"]
+        x, masks = target["image"], target["masks"]  # (B, 3, H, W), (B, K, N, H, window)
+        b, width = x.shape[0], x.shape[-1]
+        starts = window_starts(width, cfg.windows.window, cfg.windows.stride, cfg.windows.wrap)
+        k = len(starts)
+        if masks.shape[1] != k:
+            raise ValueError(f"batch has masks for {masks.shape[1]} windows, the window config gives {k}")
+        xw = extract_windows(x, starts, cfg.windows.window)  # (B*K, 3, H, window)
+        ta_w = self.ta(xw)
+        labels = self.pseudo_labels(ta_w.detach(), masks.flatten(0, 1).bool())
+        student_w = self.student(xw)
+        logs: dict[str, float] = {"decided": float((labels["high_conf"] != IGNORE_INDEX).float().mean())}
+        terms = {
+            "patch": (w.patch, lambda: mka.patch_loss(student_w, labels["ensemble"], labels["high_conf"],
+                                                      weight_e=cfg.mka.weight_e, weight_h=cfg.mka.weight_h,
+                                                      high_conf_norm=cfg.mka.high_conf_norm)),
+            "boundary": (w.boundary, lambda: D.boundary_loss(student_w, labels["ensemble"], labels["boundary"],
+                                                             cfg.dar.boundary_weight, cfg.dar.boundary_background_weight)),
+            "image": (w.image, lambda: mka.image_loss(self.student(x), stitch(ta_w.detach(), starts, cfg.windows.window,
+                                                                               width), kind=cfg.mka.image_kind,
+                                                      temperature=cfg.mka.temperature)),
+            "ta_update": (w.ta_update, lambda: mka.ta_loss(ta_w, labels["ensemble"], labels["high_conf"],
+                                                           weight_e=cfg.mka.weight_e, weight_h=cfg.mka.weight_h,
+                                                           high_conf_norm=cfg.mka.high_conf_norm)),
+            "consistency": (w.consistency, lambda: D.pairwise_consistency(
+                ta_w.unflatten(0, (b, k)), overlaps(starts, cfg.windows.window, width),
+                kind=cfg.dar.consistency_kind, reduction=cfg.dar.consistency_reduction)),
+            "source": (w.source, lambda: self._supervised(batch["source"], logs) if "source" in batch else None),
+        }
+        loss = x.new_zeros(())
+        for name, (weight, term) in terms.items():
+            if weight <= 0:
+                continue
+            value = term()
+            if value is None:
+                continue
+            logs[name] = float(value.detach())
+            loss = loss + weight * value
+        return StepOutput(loss, logs)
+
+    @torch.no_grad()
+    def pseudo_labels(self, ta_logits: torch.Tensor, masks: torch.Tensor) -> dict[str, torch.Tensor]:
+        """E, E_H and the boundary map of every window from the TA's logits `(N, C, h, w)` and SAM's
+        masks `(N, M, h, w)` (DAR (b) refinement, then CTCF or the majority vote)."""
+        cfg = self.cfg
+        probs = ta_logits.float().softmax(1).cpu()
+        ta_labels = probs.argmax(1)
+        masks = masks.cpu()
+        ensemble, high, boundary = [], [], []
+        for p, lab, m in zip(probs, ta_labels, masks):
+            m = m[m.flatten(1).any(1)]  # drop the zero padding
+            if cfg.refine_boundaries and len(m):
+                lab = D.refine_with_boundaries(lab, m, band=cfg.dar.boundary_band, fusion=cfg.dar.boundary_fusion,
+                                               theta=cfg.ctcf.theta, order=cfg.ctcf.order,
+                                               num_classes=self.num_classes)
+            if cfg.fusion == "ctcf":
+                # probabilities where CTCF needs them (soft coverage, confidence of unmasked pixels), else the
+                # refined labels
+                ta_in = p if cfg.ctcf.coverage == "soft" or cfg.ctcf.unmasked == "confidence" else lab
+                fused = C.ctcf(ta_in, m, num_classes=self.num_classes, **cfg.ctcf.model_dump())
+                e, h = fused.labels, fused.high_conf
+            else:
+                e = C.ssa_majority_vote(lab, m, num_classes=self.num_classes, order=cfg.ctcf.order)
+                covered = m.any(0) if len(m) else torch.zeros_like(e, dtype=torch.bool)
+                h = torch.where(covered, e, torch.full_like(e, IGNORE_INDEX))
+            ensemble.append(e)
+            high.append(h)
+            boundary.append(D.refined_boundary_map(m, lab, mode=cfg.dar.boundary_map, tolerance=cfg.dar.boundary_tolerance)
+                            if len(m) else torch.zeros_like(e, dtype=torch.bool))
+        device = ta_logits.device
+        return {"ensemble": torch.stack(ensemble).to(device), "high_conf": torch.stack(high).to(device),
+                "boundary": torch.stack(boundary).to(device)}
+
+    # ------------------------------------------------------------------ validation and shipping
+    def segment(self, image: torch.Tensor) -> torch.Tensor:
+        """The shipped student on whole images (the Trans4PASS protocol): class logits."""
+        return self.student(image)
+
+    def extra_validation(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        return {"ta": self.ta(batch["image"])}
+
+    def validator(self, eval_cfg: Any):
+        from samdistill.engine.validation import SegmentationValidator
+
+        return SegmentationValidator(self.num_classes)
+
+    def restore(self, lq: torch.Tensor) -> torch.Tensor:  # pragma: no cover - not a restoration method
+        raise NotImplementedError("GoodSAM segments: use segment(image)")
+
+    def shipped_model(self) -> nn.Module:
+        return self.student
+
+    def shipped_spec(self) -> tuple[str, dict[str, Any]]:
+        return "segformer", dict(self._student_args)
+
+    def extra_artifacts(self) -> dict[str, tuple[nn.Module, str, dict[str, Any]]]:
+        return {"ta.safetensors": (self.ta, "segformer", dict(self._ta_args))}

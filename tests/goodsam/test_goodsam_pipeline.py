@@ -1,0 +1,131 @@
+"""GoodSAM through the engine on a tiny street world: source stage, one adaptation run, resume
+equality, the shipped student, and the pseudo-labels of a hand-made window. Random tiny networks:
+this checks the plumbing, not the method's quality (benchmarks/goodsam_gain.py measures that)."""
+import numpy as np
+import pytest
+import torch
+
+from samdistill.build import build_experiment
+from samdistill.config.experiment import ExperimentConfig
+from samdistill.engine.artifact import load_model_artifact
+from samdistill.engine.trainer import Trainer
+
+
+@pytest.fixture(scope="module")
+def tiny_world(tmp_path_factory):
+    from samdistill.world.build import WorldBuildConfig, build_world
+
+    out = tmp_path_factory.mktemp("tinyworld")
+    build_world(out, WorldBuildConfig(pinhole_train=4, pinhole_val=0, pano_train=3, pano_val=1,
+                                      pinhole_size=(32, 64), pano_size=(32, 160)), progress=False)
+    return out
+
+
+def make_cfg(world, out, stage, steps=2, **goodsam):
+    g = {
+        "stage": stage, "student": {"size": "tiny"}, "ta": {"size": "tiny"},
+        "windows": {"window": 32, "stride": 24, "wrap": True},
+        "data": {"source": {"layout": "cityscapes", "root": str(world / "pinhole"), "split": "train"},
+                 "target": {"layout": "densepass", "root": str(world / "pano"), "split": "train"},
+                 "val": {"layout": "densepass", "root": str(world / "pano"), "split": "val"},
+                 "source_crop": [32, 32], "batch_size": 2, "target_batch_size": 2, "num_masks": 8},
+    }
+    for key, value in goodsam.items():
+        g[key] = {**g[key], **value} if isinstance(value, dict) and isinstance(g.get(key), dict) else value
+    return ExperimentConfig(
+        task="panoramic", output_dir=str(out), seed=0,
+        train={"steps": steps, "val_every": 0, "save_every": 0, "log_every": 1, "deterministic": True,
+               "tensorboard": False, "progress": False, "optimizer": {"name": "adamw", "lr": 1e-3}},
+        priors={"backend": "world", "world": {"roots": [str(world / "pano")]}, "cache_dir": str(out / "masks")},
+        goodsam=g)
+
+
+def run(cfg, resume=False):
+    method, train, val = build_experiment(cfg)
+    result = Trainer(cfg, method, train, val).fit(resume=resume)
+    return method, result
+
+
+@pytest.fixture(scope="module")
+def stage1(tiny_world, tmp_path_factory):
+    out = tmp_path_factory.mktemp("stage1")
+    method, result = run(make_cfg(tiny_world, out, "source"))
+    return out, method, result
+
+
+def test_source_stage_ships_the_student_and_saves_the_ta(stage1):
+    out, method, result = stage1
+    assert 0 <= result["miou"] <= 1 and 0 <= result["ta_miou"] <= 1 and result["images"] == 1
+    student = load_model_artifact(out / "model.safetensors")
+    ta = load_model_artifact(out / "ta.safetensors")
+    x = torch.rand(1, 3, 32, 96)
+    method.eval()
+    torch.testing.assert_close(student(x), method.student(x))
+    torch.testing.assert_close(ta(x), method.ta(x))
+    assert sum(p.numel() for p in student.parameters()) == sum(p.numel() for p in method.student.parameters())
+
+
+def test_adaptation_runs_every_loss_and_moves_both_networks(tiny_world, stage1, tmp_path):
+    src = stage1[0]
+    cfg = make_cfg(tiny_world, tmp_path / "adapt", "adapt",
+                   student={"init": str(src / "model.safetensors")}, ta={"init": str(src / "ta.safetensors")})
+    method, _ = run(cfg)
+    import json
+
+    logs = json.loads((tmp_path / "adapt" / "train_history.json").read_text())[-1]
+    for key in ("patch", "boundary", "image", "ta_update", "consistency", "source_student", "source_ta"):
+        assert key in logs and np.isfinite(logs[key]), key
+    before_s, before_t = load_model_artifact(src / "model.safetensors"), load_model_artifact(src / "ta.safetensors")
+    moved = lambda a, b: any(not torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    assert moved(method.student, before_s) and moved(method.ta, before_t)
+
+
+def test_adaptation_resume_equals_an_uninterrupted_run(tiny_world, stage1, tmp_path):
+    src = stage1[0]
+    init = dict(student={"init": str(src / "model.safetensors")}, ta={"init": str(src / "ta.safetensors")})
+    import shutil
+
+    straight, _ = run(make_cfg(tiny_world, tmp_path / "a", "adapt", steps=4, **init))
+    interrupted = make_cfg(tiny_world, tmp_path / "b", "adapt", steps=4, **init)
+    interrupted.train.save_every = 2
+    run(interrupted)
+    shutil.rmtree(tmp_path / "b" / "checkpoints" / "step_0000004")  # as if killed after step 2's checkpoint
+    (tmp_path / "b" / "model.safetensors").unlink()
+    resumed, _ = run(interrupted, resume=True)
+    for (k, v), w in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(v, w), k
+
+
+def test_majority_vote_fusion_and_no_source_term(tiny_world, stage1, tmp_path):
+    src = stage1[0]
+    cfg = make_cfg(tiny_world, tmp_path / "m", "adapt", fusion="majority", weights={"source": 0.0},
+                   student={"init": str(src / "model.safetensors")}, ta={"init": str(src / "ta.safetensors")})
+    run(cfg)
+    import json
+
+    logs = json.loads((tmp_path / "m" / "train_history.json").read_text())[-1]
+    assert "source_student" not in logs and "patch" in logs
+
+
+def test_pseudo_labels_of_a_hand_made_window(tiny_world, tmp_path):
+    from samdistill.goodsam.method import GoodSAM
+
+    cfg = make_cfg(tiny_world, tmp_path, "adapt", refine_boundaries=False)
+    method = GoodSAM(cfg.goodsam)
+    logits = torch.zeros(1, 19, 4, 4)
+    logits[0, 2] = 5.0            # the TA says building everywhere...
+    logits[0, 0, 3, :] = 10.0     # ...and road on the bottom row
+    masks = torch.zeros(1, 2, 4, 4, dtype=torch.bool)
+    masks[0, 0, 2:, :] = True     # a mask over the two bottom rows: half road, half building (ratio 0.5 >= theta)
+    masks[0, 1, 0, 0] = True      # a one-pixel mask: building
+    out = method.pseudo_labels(logits, masks)
+    e, h = out["ensemble"][0], out["high_conf"][0]
+    assert torch.all(e[2:] == e[2, 0]) and e[2, 0] in (0, 2)  # the whole mask takes one class
+    assert h[0, 0] == 2 and torch.all(h[0, 1:] == 255) and torch.all(h[1] == 255)  # outside masks: not confident
+
+
+def test_a_panorama_narrower_than_a_window_names_the_file(tiny_world, tmp_path):
+    cfg = make_cfg(tiny_world, tmp_path, "adapt", windows={"window": 400, "stride": 300})
+    _, train, _ = build_experiment(cfg)
+    with pytest.raises(ValueError, match=r"\.png.*narrower than one window"):
+        next(iter(train))
