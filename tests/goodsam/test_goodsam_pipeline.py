@@ -129,3 +129,43 @@ def test_a_panorama_narrower_than_a_window_names_the_file(tiny_world, tmp_path):
     _, train, _ = build_experiment(cfg)
     with pytest.raises(ValueError, match=r"\.png.*narrower than one window"):
         next(iter(train))
+
+
+def test_feature_level_distillation_trains_its_projections(tiny_world, stage1, tmp_path):
+    src = stage1[0]
+    cfg = make_cfg(tiny_world, tmp_path / "f", "adapt", weights={"feature": 1.0},
+                   student={"init": str(src / "model.safetensors")}, ta={"init": str(src / "ta.safetensors")})
+    method, train, val = build_experiment(cfg)
+    before = [p.detach().clone() for p in method.feature_proj.parameters()]
+    Trainer(cfg, method, train, val).fit()
+    import json
+
+    logs = json.loads((tmp_path / "f" / "train_history.json").read_text())[-1]
+    assert logs["feature"] > 0
+    assert any(not torch.equal(a, b) for a, b in zip(before, method.feature_proj.parameters()))
+
+
+def test_vertical_windows_are_refused_until_wired(tiny_world, tmp_path):
+    from samdistill.config.loader import ConfigError
+    from samdistill.goodsam.method import GoodSAM
+
+    cfg = make_cfg(tiny_world, tmp_path, "adapt", windows={"window_h": 16})
+    with pytest.raises(ConfigError, match="window_h"):
+        GoodSAM(cfg.goodsam)
+
+
+def test_every_goodsam_config_loads():
+    from pathlib import Path
+
+    from samdistill.config.loader import load_config
+
+    root = Path(__file__).resolve().parents[2] / "configs" / "goodsam"
+    paths = [p for p in root.rglob("*.yaml") if not p.name.startswith("_")]
+    assert len(paths) >= 20
+    for path in paths:
+        cfg = load_config(path)
+        assert cfg.task == "panoramic", path
+        g = cfg.goodsam
+        assert g.windows.stride <= g.windows.window
+        if g.stage == "adapt" and g.ta.init:
+            assert "source" in g.ta.init, (path, "adaptation starts from a stage-1 TA")

@@ -56,6 +56,15 @@ class GoodSAM(Method):
         self.ta, self._ta_args = build_net(cfg.ta, self.num_classes)
         if cfg.stage == "source" and not cfg.train_ta:
             self.ta.requires_grad_(False)
+        if cfg.windows.window_h is not None:
+            from samdistill.config.loader import ConfigError
+
+            raise ConfigError("goodsam.windows.window_h: vertical sliding (GoodSAM++) exists in goodsam/windows.py "
+                              "(grid_windows, extract_windows_2d, stitch_2d) but is not wired into training yet; "
+                              "leave it null")
+        # MKA feature level (optional): 1x1 projections of the student's stages to the TA's widths
+        self.feature_proj = (mka.make_projections(self.student.hidden_sizes, self.ta.hidden_sizes)
+                             if cfg.stage == "adapt" and cfg.weights.feature > 0 else None)
 
     # ------------------------------------------------------------------ training
     def forward(self, batch: dict[str, Any]) -> StepOutput:
@@ -88,9 +97,12 @@ class GoodSAM(Method):
         if masks.shape[1] != k:
             raise ValueError(f"batch has masks for {masks.shape[1]} windows, the window config gives {k}")
         xw = extract_windows(x, starts, cfg.windows.window)  # (B*K, 3, H, window)
-        ta_w = self.ta(xw)
+        if self.feature_proj is not None:
+            ta_w, ta_feats = self.ta.forward_with_features(xw)
+            student_w, student_feats = self.student.forward_with_features(xw)
+        else:
+            ta_w, student_w = self.ta(xw), self.student(xw)
         labels = self.pseudo_labels(ta_w.detach(), masks.flatten(0, 1).bool())
-        student_w = self.student(xw)
         logs: dict[str, float] = {"decided": float((labels["high_conf"] != IGNORE_INDEX).float().mean())}
         terms = {
             "patch": (w.patch, lambda: mka.patch_loss(student_w, labels["ensemble"], labels["high_conf"],
@@ -108,6 +120,7 @@ class GoodSAM(Method):
                 ta_w.unflatten(0, (b, k)), overlaps(starts, cfg.windows.window, width),
                 kind=cfg.dar.consistency_kind, reduction=cfg.dar.consistency_reduction)),
             "source": (w.source, lambda: self._supervised(batch["source"], logs) if "source" in batch else None),
+            "feature": (w.feature, lambda: mka.feature_distillation(student_feats, ta_feats, self.feature_proj)),
         }
         loss = x.new_zeros(())
         for name, (weight, term) in terms.items():
