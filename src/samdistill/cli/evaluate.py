@@ -19,14 +19,19 @@ def evaluate(
     """PSNR/SSIM of the restored images and of the degraded inputs (the baseline to beat).
 
     Scores the config's data.val dataset with its eval section: eval.y_channel, eval.crop_border, eval.tile, eval.tile_overlap, and eval.save_images (write the restored images next to the metrics).
+    Segmentation networks (GoodSAM students) are scored with `samdistill eval-seg` (mIoU, 19 or 13 classes).
     """
     from samdistill.cli.metrics import results_table, stdout
     from samdistill.config.loader import ConfigError, load_config
     from samdistill.engine.artifact import load_model_artifact
     from samdistill.inference.evaluate import MODEL_KEYS, evaluate_model
     from samdistill.inference.restore import resolve_device
+    from samdistill.inference.segment import checkpoint_task
 
     with user_errors():
+        if checkpoint.is_file() and checkpoint_task(checkpoint) == "segmentation":
+            raise ConfigError(f"{checkpoint} is a segmentation network; score it with `samdistill eval-seg "
+                              f"--checkpoint {checkpoint} --root DATASET` (see samdistill eval-seg --help)")
         cfg = load_config(config, overrides or [])
         if cfg.data.val is None:
             raise ConfigError(f"{config}: data.val is not set; evaluation needs a validation dataset")
