@@ -169,3 +169,14 @@ def test_every_goodsam_config_loads():
         assert g.windows.stride <= g.windows.window
         if g.stage == "adapt" and g.ta.init:
             assert "source" in g.ta.init, (path, "adaptation starts from a stage-1 TA")
+
+
+def test_a_dataset_root_override_keeps_its_roles_layout_and_split():
+    from samdistill.config.loader import apply_overrides, config_from_dict
+
+    cfg = config_from_dict(apply_overrides({}, ["task=panoramic", "goodsam.data.source.root=/cs",
+                                                "goodsam.data.target.root=/dp", "goodsam.data.val.root=/dp"]), "t")
+    d = cfg.goodsam.data
+    assert (d.source.layout, d.source.split) == ("cityscapes", "train")
+    assert (d.target.layout, d.target.split) == ("densepass", "train")
+    assert (d.val.layout, d.val.split) == ("densepass", "val")

@@ -106,6 +106,21 @@ class GoodSAMDataConfig(StrictModel):
         "whole panorama once, masks cut to the windows (false); null: true, except false for priors.backend=world "
         "(the ideal masks exist for whole rendered images)")
 
+    @model_validator(mode="after")
+    def _role_defaults(self) -> "GoodSAMDataConfig":
+        # `goodsam.data.target.root=X` alone must still mean the unlabeled DensePASS train panoramas,
+        # not SegDatasetConfig's generic defaults (cityscapes, val)
+        roles = {"source": ("cityscapes", "train"), "target": ("densepass", "train"), "val": ("densepass", "val")}
+        for role, (layout, split) in roles.items():
+            ds = getattr(self, role)
+            if ds is None:
+                continue
+            if "layout" not in ds.model_fields_set:
+                ds.layout = layout
+            if "split" not in ds.model_fields_set:
+                ds.split = split
+        return self
+
 
 class LossWeights(StrictModel):
     """Weights of the adaptation losses (ours; the paper gives none)."""
