@@ -40,6 +40,7 @@ from PIL import Image
 from samdistill.data import degradations
 from samdistill.data.cache_dir import default_cache_dir  # noqa: F401 (part of this module's API)
 from samdistill.data.errors import DataError
+from samdistill.fileperm import respect_umask
 from samdistill.data.io import read_image, to_uint8, write_image
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def ensure_embedded(name: str, cache_dir: Optional[str | Path] = None) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".v{VERSION}.tmp-", dir=final.parent))
     try:
         _build(name, tmp)
+        respect_umask(tmp, directory=True)  # mkdtemp makes 0700
         os.rename(tmp, final)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)

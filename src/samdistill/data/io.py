@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from samdistill.fileperm import respect_umask
 from samdistill.data.errors import DataError, ImageReadError
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ def write_image(path: str | Path, img: np.ndarray, overwrite: bool = True, compr
     try:
         with os.fdopen(fd, "wb") as handle:
             Image.fromarray(pixels).save(handle, format="PNG", compress_level=compress_level)
+        respect_umask(tmp)  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -16,6 +16,8 @@ import torch.nn as nn
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
+from samdistill.fileperm import respect_umask
+
 FORMAT = "samdistill-model/1"
 
 
@@ -29,6 +31,7 @@ def atomic_save_file(tensors: dict, path: str | Path, metadata: dict[str, str] |
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    respect_umask(tmp)  # safetensors writes 0600
     os.replace(tmp, path)
     return path
 

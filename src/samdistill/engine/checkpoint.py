@@ -27,6 +27,7 @@ import torch
 import torch.nn as nn
 from safetensors.torch import save_file
 
+from samdistill.fileperm import respect_umask
 from samdistill.engine.artifact import CheckpointError, read_safetensors, state_mismatches
 
 FORMAT = "samdistill-checkpoint/1"
@@ -194,6 +195,7 @@ def save_checkpoint(output_dir: str | Path, step: int, method_state: dict[str, t
     save_file(rng_tensors, str(tmp / "rng.safetensors"))
     meta = {"format": FORMAT, **(extra or {}), "step": step, "optimizer": opt_structure, "rng": rng_json}
     (tmp / "state.json").write_text(json.dumps(meta), encoding="utf-8")  # written last
+    respect_umask(tmp, directory=True)
     _fsync_tree(tmp)
     if final.exists():  # saving the same step again (e.g. the final save right after a resume)
         shutil.rmtree(final)

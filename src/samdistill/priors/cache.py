@@ -29,6 +29,7 @@ from typing import Any, Optional
 import numpy as np
 from pycocotools import mask as coco_mask
 
+from samdistill.fileperm import respect_umask
 from samdistill.priors.maskset import MaskSet
 from samdistill.priors.topn_index import read_topn, write_topn
 
@@ -115,6 +116,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        respect_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

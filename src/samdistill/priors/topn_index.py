@@ -18,6 +18,7 @@ from typing import Optional
 
 import numpy as np
 
+from samdistill.fileperm import respect_umask
 from samdistill.priors.maskset import MaskSet
 
 MAGIC = b"SDTOPN1 "
@@ -64,6 +65,7 @@ def write_topn(entry: Path, entry_bytes: bytes, top: int, maskset: MaskSet) -> N
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        respect_umask(tmp)
         os.replace(tmp, path)
     except OSError:
         Path(tmp).unlink(missing_ok=True) if "tmp" in locals() else None

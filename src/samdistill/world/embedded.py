@@ -22,6 +22,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from samdistill.data.cache_dir import default_cache_dir
+from samdistill.fileperm import respect_umask
 
 from samdistill.world.build import VERSION, WorldBuildConfig, build_world, consecutive_ids, jobs, render_job
 
@@ -90,6 +91,7 @@ def build_atomically(final: Path, build) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
     try:
         build(tmp)
+        respect_umask(tmp, directory=True)  # mkdtemp makes 0700
         os.rename(tmp, final)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
