@@ -31,7 +31,7 @@ def test_segment_cli_writes_labels_and_colors(tmp_path: Path, tiny_segformer_art
     ckpt, net = tiny_segformer_artifact()
     _pano(tmp_path / "in" / "a.png")
     _pano(tmp_path / "in" / "b.png", seed=1)
-    res = runner.invoke(app, ["segment", str(tmp_path / "in"), str(tmp_path / "out"), "-c", str(ckpt),
+    res = runner.invoke(app, ["segment", str(tmp_path / "in"), str(tmp_path / "out"), "-m", str(ckpt),
                               "--sliding", "32x24", "--device", "cpu"])
     assert res.exit_code == 0, res.output
     assert "segmented 2 image(s) (sliding 32x24)" in res.output
@@ -48,7 +48,7 @@ def test_segment_cli_reads_a_hugging_face_folder(tmp_path: Path, tiny_segformer_
     _, net = tiny_segformer_artifact()
     net.save_pretrained(tmp_path / "hf")
     image = _pano(tmp_path / "p.png")
-    res = runner.invoke(app, ["segment", str(image), str(tmp_path / "out"), "-c", str(tmp_path / "hf"), "--no-overlay"])
+    res = runner.invoke(app, ["segment", str(image), str(tmp_path / "out"), "-m", str(tmp_path / "hf"), "--no-overlay"])
     assert res.exit_code == 0, res.output
     from samdistill.data.io import read_image
 
@@ -60,26 +60,26 @@ def test_segment_cli_errors(tmp_path: Path, tiny_segformer_artifact, artifact) -
     ckpt, _ = tiny_segformer_artifact()
     image = _pano(tmp_path / "p.png")
     out = str(tmp_path / "out")
-    _one_line_error(runner.invoke(app, ["segment", str(image), out, "-c", str(tmp_path / "none.safetensors")]),
+    _one_line_error(runner.invoke(app, ["segment", str(image), out, "-m", str(tmp_path / "none.safetensors")]),
                     "none.safetensors", "notfound")
     corrupt = tmp_path / "corrupt.safetensors"
     corrupt.write_bytes(ckpt.read_bytes()[:200])
-    _one_line_error(runner.invoke(app, ["segment", str(image), out, "-c", str(corrupt)]), "corrupt.safetensors",
+    _one_line_error(runner.invoke(app, ["segment", str(image), out, "-m", str(corrupt)]), "corrupt.safetensors",
                     "truncatedorcorrupt")
-    _one_line_error(runner.invoke(app, ["segment", str(image), out, "-c", str(artifact(1.0))]),
+    _one_line_error(runner.invoke(app, ["segment", str(image), out, "-m", str(artifact(1.0))]),
                     "restorationnetwork,notasegmenter", "samdistillrestore")
     plain = tmp_path / "plain.bin"
     plain.write_bytes(b"\0" * 64)
-    _one_line_error(runner.invoke(app, ["segment", str(image), out, "-c", str(plain)]), "plain.bin")
+    _one_line_error(runner.invoke(app, ["segment", str(image), out, "-m", str(plain)]), "plain.bin")
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG not really")
-    _one_line_error(runner.invoke(app, ["segment", str(broken), out, "-c", str(ckpt)]), "broken.png",
+    _one_line_error(runner.invoke(app, ["segment", str(broken), out, "-m", str(ckpt)]), "broken.png",
                     "cannotsegment")
-    _one_line_error(runner.invoke(app, ["segment", str(tmp_path / "nope.png"), out, "-c", str(ckpt)]), "nope.png")
-    _one_line_error(runner.invoke(app, ["segment", str(image), out, "-c", str(ckpt), "--sliding", "200x100"]),
+    _one_line_error(runner.invoke(app, ["segment", str(tmp_path / "nope.png"), out, "-m", str(ckpt)]), "nope.png")
+    _one_line_error(runner.invoke(app, ["segment", str(image), out, "-m", str(ckpt), "--sliding", "200x100"]),
                     "p.png", "narrowerthanonewindow")
-    bad = runner.invoke(app, ["segment", str(image), out, "-c", str(ckpt), "--sliding", "32by8"])
+    bad = runner.invoke(app, ["segment", str(image), out, "-m", str(ckpt), "--sliding", "32by8"])
     assert bad.exit_code == 2 and "WINDOWxSTRIDE" in bad.output
     folder = tmp_path / "not_hf"
     folder.mkdir()
-    _one_line_error(runner.invoke(app, ["segment", str(image), out, "-c", str(folder)]), "not_hf", "config.json")
+    _one_line_error(runner.invoke(app, ["segment", str(image), out, "-m", str(folder)]), "not_hf", "config.json")

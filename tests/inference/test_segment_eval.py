@@ -57,7 +57,7 @@ def test_eval_json_equals_a_hand_counted_confusion_matrix(tmp_path: Path) -> Non
     _write_pair(tmp_path / "ds", "a", PRED_A, LABEL_A)
     _write_pair(tmp_path / "ds", "b", PRED_B, LABEL_B)
     out = tmp_path / "report.json"
-    res = _eval(["-c", str(_artifact(tmp_path)), "--root", str(tmp_path / "ds"), "--out", str(out)])
+    res = _eval(["-m", str(_artifact(tmp_path)), "--root", str(tmp_path / "ds"), "--out", str(out)])
     assert res.exit_code == 0, res.output
     report = json.loads(out.read_text())
     m = _hand_matrix([(PRED_A, LABEL_A), (PRED_B, LABEL_B)], 19)
@@ -83,7 +83,7 @@ def test_eval_json_equals_a_hand_counted_confusion_matrix(tmp_path: Path) -> Non
 def test_sliding_window_evaluation_is_reported_and_scored(tmp_path: Path) -> None:
     _write_pair(tmp_path / "ds", "a", PRED_A, LABEL_A)
     out = tmp_path / "r.json"
-    res = _eval(["-c", str(_artifact(tmp_path)), "--root", str(tmp_path / "ds"), "--sliding", "3x2", "--out", str(out)])
+    res = _eval(["-m", str(_artifact(tmp_path)), "--root", str(tmp_path / "ds"), "--sliding", "3x2", "--out", str(out)])
     assert res.exit_code == 0, res.output
     report = json.loads(out.read_text())
     assert report["inference"] == {"window": 3, "stride": 2, "wrap": True}
@@ -96,7 +96,7 @@ def test_13_class_protocol_maps_predictions_and_labels(tmp_path: Path) -> None:
     label = np.array([[11, 13, 13, 255], [12, 18, 16, 10]])
     _write_pair(tmp_path / "ds", "p", pred, label)
     out = tmp_path / "r13.json"
-    res = _eval(["-c", str(_artifact(tmp_path)), "--root", str(tmp_path / "ds"), "--classes", "13", "--out", str(out)])
+    res = _eval(["-m", str(_artifact(tmp_path)), "--root", str(tmp_path / "ds"), "--classes", "13", "--out", str(out)])
     assert res.exit_code == 0, res.output
     report = json.loads(out.read_text())
     assert report["classes"] == 13 and report["network_classes"] == 19 and "cs13_lut" in report["protocol"]
@@ -130,29 +130,29 @@ def test_a_13_class_network_under_its_own_and_the_19_class_protocol(tmp_path: Pa
     _write_pair(tmp_path / "ds", "p", pred13, label19)
     ckpt = _artifact(tmp_path, 13)
     out = tmp_path / "r.json"
-    res = _eval(["-c", str(ckpt), "--root", str(tmp_path / "ds"), "--out", str(out)])  # default: the network's 13
+    res = _eval(["-m", str(ckpt), "--root", str(tmp_path / "ds"), "--out", str(out)])  # default: the network's 13
     assert res.exit_code == 0, res.output
     report = json.loads(out.read_text())
     assert report["classes"] == 13 and report["mIoU"] == 1.0 and report["pixel_acc"] == 1.0
-    bad = _eval(["-c", str(ckpt), "--root", str(tmp_path / "ds"), "--classes", "19"])
+    bad = _eval(["-m", str(ckpt), "--root", str(tmp_path / "ds"), "--classes", "19"])
     assert bad.exit_code == 2 and "13-class network cannot be scored under the 19-class protocol" in bad.output
 
 
 def test_eval_seg_errors_are_one_line(tmp_path: Path, artifact) -> None:
     _write_pair(tmp_path / "ds", "a", PRED_A, LABEL_A)
-    missing = _eval(["-c", str(tmp_path / "nope.safetensors"), "--root", str(tmp_path / "ds")])
+    missing = _eval(["-m", str(tmp_path / "nope.safetensors"), "--root", str(tmp_path / "ds")])
     assert missing.exit_code == 2 and "nope.safetensors" in missing.output and "Traceback" not in missing.output
-    restoration = _eval(["-c", str(artifact(1.0)), "--root", str(tmp_path / "ds")])
+    restoration = _eval(["-m", str(artifact(1.0)), "--root", str(tmp_path / "ds")])
     assert restoration.exit_code == 2 and "restoration network, not a segmenter" in restoration.output
-    no_dir = _eval(["-c", str(_artifact(tmp_path)), "--root", str(tmp_path / "missing")])
+    no_dir = _eval(["-m", str(_artifact(tmp_path)), "--root", str(tmp_path / "missing")])
     assert no_dir.exit_code == 2 and "missing" in no_dir.output
-    bad_labels = _eval(["-c", str(_artifact(tmp_path)), "--root", str(tmp_path / "ds"), "--labels", "weird"])
+    bad_labels = _eval(["-m", str(_artifact(tmp_path)), "--root", str(tmp_path / "ds"), "--labels", "weird"])
     assert bad_labels.exit_code == 2 and "labels" in bad_labels.output
     Image.fromarray(np.full((3, 4), 40, np.uint8)).save(tmp_path / "ds" / "ann" / "a.png")  # id 40: not a train id
-    bad_id = _eval(["-c", str(_artifact(tmp_path)), "--root", str(tmp_path / "ds")])
+    bad_id = _eval(["-m", str(_artifact(tmp_path)), "--root", str(tmp_path / "ds")])
     assert bad_id.exit_code == 2 and "a.png" in bad_id.output and "40" in bad_id.output
 
 
 def test_restoration_eval_points_segmentation_checkpoints_to_eval_seg(tmp_path: Path) -> None:
-    res = runner.invoke(app, ["eval", "--config", str(tmp_path / "x.yaml"), "-c", str(_artifact(tmp_path))])
+    res = runner.invoke(app, ["eval", "--config", str(tmp_path / "x.yaml"), "-m", str(_artifact(tmp_path))])
     assert res.exit_code == 2 and "eval-seg" in res.output

@@ -67,26 +67,26 @@ def test_hugging_face_folder_loads_in_plain_transformers_with_equal_logits(tmp_p
 
 def test_export_cli_detects_a_segmentation_artifact(tmp_path: Path, tiny_segformer_artifact) -> None:
     path, _ = tiny_segformer_artifact()
-    onnx = runner.invoke(app, ["export", "-c", str(path), "-o", str(tmp_path / "s.onnx"), "--size", "32x64"])
+    onnx = runner.invoke(app, ["export", "-m", str(path), "-o", str(tmp_path / "s.onnx"), "--size", "32x64"])
     assert onnx.exit_code == 0, onnx.output
     assert "dynamic" in onnx.output and "32x64" in onnx.output and (tmp_path / "s.onnx").stat().st_size > 10_000
-    hf = runner.invoke(app, ["export", "-c", str(path), "-o", str(tmp_path / "hf"), "-f", "hf", "--size", "32"])
+    hf = runner.invoke(app, ["export", "-m", str(path), "-o", str(tmp_path / "hf"), "-f", "hf", "--size", "32"])
     assert hf.exit_code == 0, hf.output
     assert (tmp_path / "hf" / "config.json").is_file() and (tmp_path / "hf" / "model.safetensors").is_file()
     # and the exported folder is itself accepted as a checkpoint
-    again = runner.invoke(app, ["export", "-c", str(tmp_path / "hf"), "-o", str(tmp_path / "again.onnx"), "--size", "32"])
+    again = runner.invoke(app, ["export", "-m", str(tmp_path / "hf"), "-o", str(tmp_path / "again.onnx"), "--size", "32"])
     assert again.exit_code == 0, again.output
 
 
 def test_export_cli_format_errors(tmp_path: Path, tiny_segformer_artifact, artifact) -> None:
     path, _ = tiny_segformer_artifact()
-    ts = runner.invoke(app, ["export", "-c", str(path), "-o", str(tmp_path / "s.pt"), "-f", "torchscript"])
+    ts = runner.invoke(app, ["export", "-m", str(path), "-o", str(tmp_path / "s.pt"), "-f", "torchscript"])
     assert ts.exit_code == 2 and "onnx or hf for a segmentation network" in ts.output
-    hf = runner.invoke(app, ["export", "-c", str(artifact(1.0)), "-o", str(tmp_path / "x"), "-f", "hf"])
+    hf = runner.invoke(app, ["export", "-m", str(artifact(1.0)), "-o", str(tmp_path / "x"), "-f", "hf"])
     assert hf.exit_code == 2 and "onnx or torchscript" in hf.output
-    size = runner.invoke(app, ["export", "-c", str(artifact(1.0)), "-o", str(tmp_path / "r.onnx"), "--size", "8x16"])
+    size = runner.invoke(app, ["export", "-m", str(artifact(1.0)), "-o", str(tmp_path / "r.onnx"), "--size", "8x16"])
     assert size.exit_code == 2 and "one side" in size.output
     not_hf = tmp_path / "empty_dir"
     not_hf.mkdir()
-    res = runner.invoke(app, ["export", "-c", str(not_hf), "-o", str(tmp_path / "e.onnx")])
+    res = runner.invoke(app, ["export", "-m", str(not_hf), "-o", str(tmp_path / "e.onnx")])
     assert res.exit_code == 2 and "config.json" in res.output

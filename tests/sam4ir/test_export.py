@@ -43,12 +43,12 @@ def test_torchscript_matches_pytorch(tmp_path):
 def test_export_cli_from_artifact_and_bad_format(tmp_path):
     art = save_model_artifact(_trained_like_net(), "nafnet_tiny", {}, tmp_path / "model.safetensors")
     runner = CliRunner()
-    ok = runner.invoke(app, ["export", "-c", str(art), "-o", str(tmp_path / "m.onnx"), "--size", "32"])
+    ok = runner.invoke(app, ["export", "-m", str(art), "-o", str(tmp_path / "m.onnx"), "--size", "32"])
     assert ok.exit_code == 0, ok.output
     assert (tmp_path / "m.onnx").stat().st_size > 1000
-    bad = runner.invoke(app, ["export", "-c", str(art), "-o", str(tmp_path / "m.x"), "-f", "tflite"])
+    bad = runner.invoke(app, ["export", "-m", str(art), "-o", str(tmp_path / "m.x"), "-f", "tflite"])
     assert bad.exit_code == 2 and "onnx or torchscript" in bad.output
     trunc = tmp_path / "trunc.safetensors"
     trunc.write_bytes(art.read_bytes()[:100])
-    res = runner.invoke(app, ["export", "-c", str(trunc), "-o", str(tmp_path / "t.onnx")])
+    res = runner.invoke(app, ["export", "-m", str(trunc), "-o", str(tmp_path / "t.onnx")])
     assert res.exit_code == 2 and "trunc.safetensors" in res.output

@@ -28,7 +28,7 @@ def results_table(report: dict, title: str):
 
 
 def eval_seg(
-    checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="the segmentation network: a GoodSAM student's model.safetensors, or a Hugging Face SegFormer folder"),
+    checkpoint: Path = typer.Option(..., "--checkpoint", "-m", help="the segmentation network: a GoodSAM student's model.safetensors, or a Hugging Face SegFormer folder"),
     root: str = typer.Option(..., "--root", help="dataset root folder, or embedded-pano / embedded-street (the street world, built on first use)"),
     layout: str = typer.Option("densepass", "--layout", help="densepass (leftImg8bit/val + gtFine/val), cityscapes, or folders (with --image-dir and --label-dir)"),
     split: str = typer.Option("val", "--split", help="densepass: val (the 100 labeled panoramas); cityscapes: train | val"),

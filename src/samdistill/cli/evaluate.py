@@ -10,8 +10,8 @@ from samdistill.cli.common import OVERRIDES_HELP, console, user_errors
 
 
 def evaluate(
-    config: Path = typer.Option(..., "--config", help="experiment YAML; its data.val dataset and eval section are used"),
-    checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="the run's final model.safetensors"),
+    config: Path = typer.Option(..., "--config", "-c", help="experiment YAML; its data.val dataset and eval section are used"),
+    checkpoint: Path = typer.Option(..., "--checkpoint", "-m", help="the run's final model.safetensors"),
     out: Optional[Path] = typer.Option(None, "--out", help="folder for metrics.json and metrics.md (default: <output_dir>/eval)"),
     device: str = typer.Option("auto", "--device", help="auto (cuda, then mps, then cpu), cpu, cuda, ..."),
     overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP + "; e.g. eval.y_channel=true eval.tile=256"),

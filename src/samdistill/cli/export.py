@@ -10,7 +10,7 @@ from samdistill.cli.common import console, fail, user_errors
 
 
 def export(
-    checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="final model.safetensors of a run (or, for segmentation, a Hugging Face SegFormer folder)"),
+    checkpoint: Path = typer.Option(..., "--checkpoint", "-m", help="final model.safetensors of a run (or, for segmentation, a Hugging Face SegFormer folder)"),
     out: Path = typer.Option(..., "--out", "-o", help="output file (.onnx or .pt), or a folder for --format hf"),
     fmt: str = typer.Option("onnx", "--format", "-f", help="onnx | torchscript (restoration) | hf (segmentation: a Hugging Face directory)"),
     size: str = typer.Option("64", help="example input used for tracing and the check: side N, or HEIGHTxWIDTH for segmentation (e.g. 400x2048)"),

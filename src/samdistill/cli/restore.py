@@ -11,7 +11,7 @@ from samdistill.cli.common import console, user_errors
 def restore(
     input: Path = typer.Argument(..., help="an image file, or a folder (its top-level images are restored)"),
     output: Path = typer.Argument(..., help="output folder (created; file names are kept, extension .png), or a .png file for a single input"),
-    checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="the run's final model.safetensors"),
+    checkpoint: Path = typer.Option(..., "--checkpoint", "-m", help="the run's final model.safetensors"),
     tile: int = typer.Option(0, "--tile", min=0, help="restore in tiles of N x N pixels to bound memory on large images (0: whole image)"),
     tile_overlap: int = typer.Option(32, "--tile-overlap", min=0, help="pixels shared by neighbouring tiles; each tile's outer half of it is discarded"),
     device: str = typer.Option("auto", "--device", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, ..."),

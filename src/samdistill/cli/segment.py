@@ -26,7 +26,7 @@ def sliding_option(value: Optional[str]):
 def segment(
     input: Path = typer.Argument(..., help="an image (an equirectangular panorama, or any image), or a folder (its top-level images)"),
     output: Path = typer.Argument(..., help="output folder (created): <name>_labelTrainIds.png and <name>_color.png per image"),
-    checkpoint: Path = typer.Option(..., "--checkpoint", "-c", help="the segmentation network: a GoodSAM student's model.safetensors, or a Hugging Face SegFormer folder"),
+    checkpoint: Path = typer.Option(..., "--checkpoint", "-m", help="the segmentation network: a GoodSAM student's model.safetensors, or a Hugging Face SegFormer folder"),
     sliding: Optional[str] = typer.Option(None, "--sliding", metavar="WINDOWxSTRIDE", help=SLIDING_HELP),
     wrap: bool = typer.Option(True, "--wrap/--no-wrap", help="sliding windows cross the 360° seam (panoramas); --no-wrap for ordinary images (the last window is aligned to the right edge)"),
     overlay: bool = typer.Option(True, "--overlay/--no-overlay", help="<name>_color.png: the Cityscapes palette blended over the image, or (--no-overlay) the pure palette colors"),
