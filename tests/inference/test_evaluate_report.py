@@ -151,3 +151,23 @@ def test_metrics_cli_prints_table_writes_json_and_flags_unmatched(folders, tmp_p
     written = json.loads(out.read_text())
     assert written["mean"]["psnr"] == pytest.approx(expected, abs=1e-9) and written["y_channel"] is True
     assert len(written["problems"]) == 3
+
+
+def test_compare_folders_pairs_rain200_ddn_and_sidd_names(tmp_path: Path) -> None:
+    clean = {k: _pixels(16, 16, seed=i) for i, k in enumerate(("norain-1", "norain-2", "3", "0001_GT_SRGB_010"))}
+    for layout, preds, gt_name in (("rain200", ["norain-1x2"], "norain-1"),
+                                   ("ddn", ["3_1", "3_14"], "3"),
+                                   ("sidd", ["0001_NOISY_SRGB_010"], "0001_GT_SRGB_010")):
+        root = tmp_path / layout
+        _save(root / "gt" / f"{gt_name}.png", clean[gt_name])
+        for j, name in enumerate(preds):
+            _save(root / "pred" / f"{name}.png", _noisy(clean[gt_name], seed=j))
+        with pytest.raises(DataError):  # by identical names nothing pairs
+            compare_folders(root / "pred", root / "gt")
+        report = compare_folders(root / "pred", root / "gt", layout=layout)
+        assert sorted(r["name"] for r in report["images"]) == sorted(preds) and not report["problems"]
+        assert {r["gt_path"] for r in report["images"]} == {str(root / "gt" / f"{gt_name}.png")}
+    by_pattern = compare_folders(tmp_path / "rain200" / "pred", tmp_path / "rain200" / "gt", pattern=r"^(.*)x2$")
+    assert by_pattern["count"] == 1
+    with pytest.raises(DataError, match="group"):
+        compare_folders(tmp_path / "rain200" / "pred", tmp_path / "rain200" / "gt", pattern=r"x2")

@@ -26,11 +26,16 @@ def results_table(report: dict, keys: tuple[str, ...], title: str) -> Table:
 
 
 def metrics(
-    pred: Path = typer.Option(..., "--pred", help="folder of restored images (matched to --gt by file name without extension)"),
+    pred: Path = typer.Option(..., "--pred", help="folder of restored images, named after their inputs (as `restore` writes them)"),
     gt: Path = typer.Option(..., "--gt", help="folder of ground-truth images"),
     y_channel: bool = typer.Option(False, "--y-channel", help="score the Y channel of YCbCr (BT.601, MATLAB/BasicSR convention), as deraining papers do; default: RGB"),
     crop_border: int = typer.Option(0, "--crop-border", min=0, help="pixels removed from every side before scoring"),
-    out: Optional[Path] = typer.Option(None, "--out", help="also write the per-image scores and means to this JSON file (inf PSNR is written as \"inf\")"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="also write the per-image scores and means to this JSON file (inf PSNR is written as \"inf\")"),
+    layout: str = typer.Option("same", "--layout", help="how prediction and ground-truth names pair: same (identical "
+                               "names), rain200 (norain-1x2 vs norain-1), ddn (3_7 vs 3: 14 rainy versions per image), "
+                               "sidd (..._NOISY_... vs ..._GT_...)"),
+    pattern: Optional[str] = typer.Option(None, "--pattern", help="instead of --layout: a regex whose group 1 is the "
+                                          "ground-truth name of a prediction's file name (without extension)"),
 ) -> None:
     """PSNR (dB) and SSIM of every image pair, and their means.
 
@@ -40,7 +45,7 @@ def metrics(
     from samdistill.inference.evaluate import FOLDER_KEYS, compare_folders, write_json
 
     with user_errors():
-        report = compare_folders(pred, gt, y_channel=y_channel, crop_border=crop_border)
+        report = compare_folders(pred, gt, y_channel=y_channel, crop_border=crop_border, layout=layout, pattern=pattern)
     space = "Y channel" if y_channel else "RGB"
     stdout.print(results_table(report, FOLDER_KEYS, f"{pred} vs {gt} ({space}, crop {crop_border})"))
     if out is not None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 import torch
@@ -23,6 +24,12 @@ from samdistill.metrics.psnr_ssim import json_safe, mean_value, psnr, ssim
 
 MODEL_KEYS = ("psnr", "ssim", "input_psnr", "input_ssim")
 FOLDER_KEYS = ("psnr", "ssim")
+LPIPS_KEYS = ("lpips", "input_lpips")
+
+
+def report_keys(report: dict) -> tuple[str, ...]:
+    """The per-image columns of a model report: PSNR/SSIM, plus LPIPS when it was measured."""
+    return MODEL_KEYS + (LPIPS_KEYS if "lpips_net" in report else ())
 
 
 def _to_hwc(t: torch.Tensor) -> np.ndarray:
@@ -63,15 +70,30 @@ def score_pair(pred: np.ndarray, gt: np.ndarray, eval_cfg: EvalConfig, name: str
         raise DataError(f"{name}: {err}") from None
 
 
+def _lpips_pair(metric: Any, pred: np.ndarray, gt: np.ndarray, name: str) -> float:
+    a = torch.from_numpy(np.ascontiguousarray(pred, dtype=np.float32)).permute(2, 0, 1)
+    b = torch.from_numpy(np.ascontiguousarray(gt, dtype=np.float32)).permute(2, 0, 1)
+    try:
+        return float(metric.lpips(a, b)[0])
+    except ValueError as err:
+        raise DataError(f"{name}: {err}") from None
+
+
 def evaluate_model(model: nn.Module, dataset_or_pairs: Any, eval_cfg: EvalConfig,
                    save_dir: str | Path | None = None, save_images: bool | None = None,
-                   progress: bool = True) -> dict:
+                   progress: bool = True, fid: Any = None, lpips: Any = None) -> dict:
     """Restore every pair, score restored and input images against GT; returns the report dict.
 
     The report: {"count", "y_channel", "crop_border", "tile", "images": [{"name", "psnr", "ssim",
     "input_psnr", "input_ssim", "lq_path", "gt_path"}...], "mean": {...}} (means are inf if
     any image is identical to its GT). With `save_dir`, writes metrics.json and metrics.md there,
     and the restored images as {name}.png when `save_images` (default: eval_cfg.save_images).
+
+    Optional perceptual metrics, on the full images (no crop border, RGB):
+    - `lpips`: a `metrics.lpips.LPIPS`; adds per-image "lpips" / "input_lpips", their means, and
+      "lpips_net" to the report.
+    - `fid`: a `metrics.fid.InceptionFeatures`; adds "fid": {"restored": FID(restored set, GT set),
+      "input": FID(input set, GT set), "resize", "mode", "count", "weights", "notes"}.
     """
     from samdistill.data.io import write_image
     from samdistill.inference.restore import restore_image
@@ -80,6 +102,9 @@ def evaluate_model(model: nn.Module, dataset_or_pairs: Any, eval_cfg: EvalConfig
     device, was_training = _model_device(model), model.training
     model.eval()
     rows = []
+    collect = None
+    if fid is not None:
+        collect = {"restored": fid.collector(), "input": fid.collector(), "gt": fid.collector()}
     try:
         samples = _iter_samples(dataset_or_pairs)
         for name, lq, gt, paths in tqdm(samples, total=len(dataset_or_pairs), desc="eval", unit="img",
@@ -87,8 +112,14 @@ def evaluate_model(model: nn.Module, dataset_or_pairs: Any, eval_cfg: EvalConfig
             restored = restore_image(model, lq, device, eval_cfg.tile, eval_cfg.tile_overlap)
             out_psnr, out_ssim = score_pair(restored, gt, eval_cfg, name)
             in_psnr, in_ssim = score_pair(lq, gt, eval_cfg, name)
-            rows.append({"name": name, "psnr": out_psnr, "ssim": out_ssim,
-                         "input_psnr": in_psnr, "input_ssim": in_ssim, **paths})
+            row = {"name": name, "psnr": out_psnr, "ssim": out_ssim, "input_psnr": in_psnr, "input_ssim": in_ssim}
+            if lpips is not None:
+                row["lpips"] = _lpips_pair(lpips, restored, gt, name)
+                row["input_lpips"] = _lpips_pair(lpips, lq, gt, name)
+            if collect is not None:
+                for key, img in (("restored", restored), ("input", lq), ("gt", gt)):
+                    collect[key].add(img)
+            rows.append({**row, **paths})
             if save_dir is not None and save_images:
                 target = Path(save_dir) / f"{name}.png"
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -96,10 +127,31 @@ def evaluate_model(model: nn.Module, dataset_or_pairs: Any, eval_cfg: EvalConfig
     finally:
         model.train(was_training)
     report = {"count": len(rows), "y_channel": eval_cfg.y_channel, "crop_border": eval_cfg.crop_border,
-              "tile": eval_cfg.tile, "images": rows, "mean": _means(rows, MODEL_KEYS)}
+              "tile": eval_cfg.tile, "images": rows}
+    if lpips is not None:
+        report["lpips_net"] = lpips.net
+    report["mean"] = _means(rows, report_keys(report))
+    if collect is not None:
+        report["fid"] = _fid_section(collect, fid)
     if save_dir is not None:
-        write_report(report, save_dir, MODEL_KEYS)
+        write_report(report, save_dir, report_keys(report))
     return report
+
+
+def _fid_section(collect: dict, extractor: Any) -> dict:
+    import warnings
+
+    from samdistill.metrics.fid import FIDWarning, fid_from_features
+
+    gt = collect["gt"].result()
+    if len(gt) < 2:
+        raise DataError(f"FID needs at least 2 image pairs; the dataset has {len(gt)}")
+    with warnings.catch_warnings():  # the few-images caveat goes into the report's notes instead
+        warnings.simplefilter("ignore", FIDWarning)
+        restored = fid_from_features(collect["restored"].result(), gt, resize=extractor.resize)
+        baseline = fid_from_features(collect["input"].result(), gt, resize=extractor.resize)
+    return {"restored": restored.value, "input": baseline.value, "resize": restored.resize, "mode": restored.mode,
+            "count": len(gt), "weights": extractor.weights, "notes": sorted(set(restored.notes))}
 
 
 def _means(rows: list[dict], keys: tuple[str, ...]) -> dict[str, float]:
@@ -122,9 +174,34 @@ def _index_by_stem(folder: Path, problems: list[str]) -> dict[str, Path]:
     return {stem: paths[0] for stem, paths in by_stem.items() if len(paths) == 1}
 
 
-def _unmatched(pred: dict[str, Path], gt: dict[str, Path]) -> list[str]:
-    return ([f"no ground truth for {pred[s]}" for s in sorted(set(pred) - set(gt))]
-            + [f"no prediction for {gt[s]}" for s in sorted(set(gt) - set(pred))])
+# How a restored file's stem (named after its input, as `restore` writes it) and a ground-truth stem
+# become the pairing key, per dataset naming: Rain200 norain-1x2 vs norain-1, DDN 3_7 vs 3 (14 rainy
+# versions per clean image), SIDD 0001_NOISY_SRGB_010 vs 0001_GT_SRGB_010.
+PAIRING_LAYOUTS: dict[str, tuple[Callable[[str], Optional[str]], Callable[[str], Optional[str]]]] = {
+    "same": (lambda s: s, lambda s: s),
+    "rain200": (lambda s: s[:-2] if s.lower().endswith("x2") else None, lambda s: s),
+    "ddn": (lambda s: s.split("_", 1)[0] if "_" in s else None, lambda s: s),
+    "sidd": (lambda s: s.replace("_NOISY_", "_") if "_NOISY_" in s else None,
+             lambda s: s.replace("_GT_", "_") if "_GT_" in s else None),
+}
+
+
+def pairing_keys(layout: str = "same", pattern: Optional[str] = None):
+    """(prediction stem -> key, ground-truth stem -> key); `pattern`: a regex whose group 1 is the
+    key of a prediction stem (ground truth by its whole stem)."""
+    if pattern is not None:
+        regex = re.compile(pattern)
+        if regex.groups < 1:
+            raise DataError(f"--pattern {pattern!r} needs one group: the pairing key")
+
+        def from_pattern(stem: str) -> Optional[str]:
+            m = regex.search(stem)
+            return m.group(1) if m else None
+
+        return from_pattern, (lambda s: s)
+    if layout not in PAIRING_LAYOUTS:
+        raise DataError(f"unknown pairing layout {layout!r}; choose one of {', '.join(PAIRING_LAYOUTS)}")
+    return PAIRING_LAYOUTS[layout]
 
 
 def _score_files(pred_path: Path, gt_path: Path, y_channel: bool, crop_border: int) -> dict:
@@ -141,26 +218,44 @@ def _score_files(pred_path: Path, gt_path: Path, y_channel: bool, crop_border: i
 
 
 def compare_folders(pred_dir: str | Path, gt_dir: str | Path, y_channel: bool = False,
-                    crop_border: int = 0) -> dict:
-    """Score images of `pred_dir` against the same-stem images of `gt_dir` (top level).
+                    crop_border: int = 0, layout: str = "same", pattern: Optional[str] = None) -> dict:
+    """Score images of `pred_dir` against the ground-truth images of `gt_dir` (top level) they pair
+    with: same stem by default, or by a dataset's naming (`layout`) or a regex (`pattern`); several
+    predictions may share one ground truth (DDN).
 
     Returns {"count", "y_channel", "crop_border", "images": [{"name", "psnr", "ssim", "pred_path",
     "gt_path"}], "mean": {"psnr", "ssim"}, "problems": [...]}: every unmatched, ambiguous,
     unreadable or size-mismatched file is listed by path in "problems" and left out of the means.
     Raises DataError if no pair at all could be scored.
     """
+    pred_key, gt_key = pairing_keys(layout, pattern)
     problems: list[str] = []
     pred = _index_by_stem(Path(pred_dir), problems)
-    gt = _index_by_stem(Path(gt_dir), problems)
-    problems += _unmatched(pred, gt)
-    rows = []
-    for stem in sorted(set(pred) & set(gt)):
+    gt_by_stem = _index_by_stem(Path(gt_dir), problems)
+    gt: dict[str, Path] = {}
+    for stem, path in gt_by_stem.items():
+        key = gt_key(stem)
+        if key is None:
+            problems.append(f"{path}: name does not follow the {layout} naming (not a ground truth)")
+        elif key in gt:
+            problems.append(f"ambiguous ground truth: {gt[key]} and {path} both pair with key {key!r}")
+        else:
+            gt[key] = path
+    rows, used = [], set()
+    for stem in sorted(pred):
+        key = pred_key(stem)
+        if key is None or key not in gt:
+            why = "does not match --pattern" if key is None and pattern else f"no ground truth (key {key!r})"
+            problems.append(f"{pred[stem]}: {why} in {gt_dir}")
+            continue
+        used.add(key)
         try:
-            scores = _score_files(pred[stem], gt[stem], y_channel, crop_border)
+            scores = _score_files(pred[stem], gt[key], y_channel, crop_border)
         except DataError as err:  # ImageReadError included: it names the file
             problems.append(str(err))
             continue
-        rows.append({"name": stem, **scores, "pred_path": str(pred[stem]), "gt_path": str(gt[stem])})
+        rows.append({"name": stem, **scores, "pred_path": str(pred[stem]), "gt_path": str(gt[key])})
+    problems += [f"no prediction for {gt[k]}" for k in sorted(set(gt) - used)]
     if not rows:
         listed = "\n  ".join(problems) or "(no images found)"
         raise DataError(f"no image pairs to score between {pred_dir} and {gt_dir}:\n  {listed}")
@@ -173,10 +268,21 @@ def compare_folders(pred_dir: str | Path, gt_dir: str | Path, y_channel: bool = 
 def format_value(key: str, value: float) -> str:
     if isinstance(value, float) and math.isinf(value):
         return "inf"
-    return f"{value:.4f}" if "ssim" in key else f"{value:.2f}"
+    return f"{value:.4f}" if ("ssim" in key or "lpips" in key) else f"{value:.2f}"
 
 
-COLUMN_TITLES = {"psnr": "PSNR (dB)", "ssim": "SSIM", "input_psnr": "input PSNR (dB)", "input_ssim": "input SSIM"}
+COLUMN_TITLES = {"psnr": "PSNR (dB)", "ssim": "SSIM", "input_psnr": "input PSNR (dB)", "input_ssim": "input SSIM",
+                 "lpips": "LPIPS", "input_lpips": "input LPIPS"}
+
+
+def fid_lines(report: dict) -> list[str]:
+    """One line for the FID section of a report (none when FID was not measured)."""
+    fid = report.get("fid")
+    if not fid:
+        return []
+    lines = [f"FID restored vs GT {fid['restored']:.3f}, input vs GT {fid['input']:.3f} over {fid['count']} "
+             f"image(s) ({fid['mode']}; weights {fid['weights']})"]
+    return lines + [f"note: {note}" for note in fid.get("notes", [])]
 
 
 def markdown_report(report: dict, keys: tuple[str, ...]) -> str:
@@ -187,6 +293,10 @@ def markdown_report(report: dict, keys: tuple[str, ...]) -> str:
     for row in report["images"]:
         lines.append(f"| {row['name']} | " + " | ".join(format_value(k, row[k]) for k in keys) + " |")
     lines.append("| **mean** | " + " | ".join(f"**{format_value(k, report['mean'][k])}**" for k in keys) + " |")
+    if "lpips_net" in report:
+        lines += ["", f"LPIPS v0.1 ({report['lpips_net']}) on full RGB images; lower is closer to the ground truth."]
+    if report.get("fid"):
+        lines += [""] + fid_lines(report)
     problems = report.get("problems") or []
     if problems:
         lines += ["", f"{len(problems)} file(s) not scored:", ""] + [f"- {p}" for p in problems]
