@@ -57,3 +57,10 @@ def test_l1_ssim_is_l1_minus_weighted_ssim():
     pred = far.clone().requires_grad_(True)
     loss(pred, gt).backward()
     assert pred.grad.sum() > 0  # moving the prediction down towards gt lowers the loss
+    # exactly L1 - w * SSIM (a mutant weighting L1 or taking another w fails here)
+    from samdistill.engine.losses import l1_loss, ssim
+
+    other = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    assert loss(other, gt).item() == pytest.approx((l1_loss(other, gt) - 0.2 * ssim(other, gt)).item(), abs=1e-6)
+    heavier = build_loss(LossConfig(name="l1_ssim", ssim_weight=0.5))
+    assert heavier(other, gt).item() == pytest.approx((l1_loss(other, gt) - 0.5 * ssim(other, gt)).item(), abs=1e-6)

@@ -21,7 +21,7 @@ import numpy as np
 from samdistill.fileperm import respect_umask
 from samdistill.priors.maskset import MaskSet
 
-MAGIC = b"SDTOPN1 "
+MAGIC = b"SDTOPN2 "  # 2: the body carries its own sha256 (a flipped bit is refused, not served)
 
 
 def sidecar_path(entry: Path, top: int) -> Path:
@@ -42,6 +42,8 @@ def read_topn(entry: Path, entry_bytes: bytes, top: int) -> Optional[MaskSet]:
         n, h, w = int(meta["n"]), int(meta["height"]), int(meta["width"])
         if len(body) != (n * h * w + 7) // 8 or len(meta["iou"]) != n or len(meta["stability"]) != n:
             return None
+        if meta["body_sha256"] != hashlib.sha256(body).hexdigest():
+            return None
         masks = np.unpackbits(np.frombuffer(body, np.uint8), count=n * h * w).reshape(n, h, w).view(bool)
         nan = float("nan")
         iou = np.array([nan if v is None else v for v in meta["iou"]], np.float32)
@@ -57,9 +59,11 @@ def write_topn(entry: Path, entry_bytes: bytes, top: int, maskset: MaskSet) -> N
         return None if np.isnan(v) else float(v)
 
     h, w = maskset.size
-    meta = {"sha256": hashlib.sha256(entry_bytes).hexdigest(), "n": len(maskset), "height": h, "width": w,
+    body = np.packbits(maskset.masks.reshape(-1)).tobytes()
+    meta = {"sha256": hashlib.sha256(entry_bytes).hexdigest(), "body_sha256": hashlib.sha256(body).hexdigest(),
+            "n": len(maskset), "height": h, "width": w,
             "iou": [score(v) for v in maskset.predicted_iou], "stability": [score(v) for v in maskset.stability_score]}
-    data = MAGIC + json.dumps(meta).encode() + b"\n" + np.packbits(maskset.masks.reshape(-1)).tobytes()
+    data = MAGIC + json.dumps(meta).encode() + b"\n" + body
     path = sidecar_path(entry, top)
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
