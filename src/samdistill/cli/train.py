@@ -23,6 +23,10 @@ def train(
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1,
                                          help="train for N passes over the training set instead of "
                                          "train.steps (the SAM4IR paper trains 200 epochs)"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="start over in an output folder that holds an "
+                                   "earlier run (its model, config, histories and checkpoints are removed first)"),
+    force: bool = typer.Option(False, "--force", help="with --resume: continue even though the config differs "
+                               "from the checkpointed run's in more than the training length"),
     overrides: Optional[list[str]] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
 ) -> None:
     """Train a model; writes output_dir/model.safetensors (the shipped network only)."""
@@ -37,6 +41,13 @@ def train(
         if output_dir is not None:
             extra.append(f"output_dir={output_dir}")
         cfg = load_config(config, extra)
+        from samdistill.engine.run_folder import check_resume, prepare_output_dir
+
+        if PartialState().is_main_process:
+            prepare_output_dir(cfg.output_dir, resume, overwrite)
+        if resume:
+            for line in check_resume(cfg.output_dir, cfg, force):
+                console.print(f"[yellow]resuming with a changed setting:[/] {line}", highlight=False)
         method, train_loader, val_loader = build_experiment(cfg)
         if epochs is not None:
             cfg.train.steps = steps_for_epochs(train_loader, epochs, PartialState().num_processes)
