@@ -14,17 +14,31 @@ def evaluate(
     checkpoint: Path = typer.Option(..., "--checkpoint", "-m", help="the run's final model.safetensors"),
     out: Optional[Path] = typer.Option(None, "--out", help="folder for metrics.json and metrics.md (default: <output_dir>/eval)"),
     device: str = typer.Option("auto", "--device", help="auto (cuda, then mps, then cpu), cpu, cuda, ..."),
+    fid_weights: Optional[Path] = typer.Option(
+        None, "--fid-weights", metavar="PATH",
+        help="pytorch-fid's Inception file pt_inception-2015-12-05-6726825d.pth (supply it: it cannot be "
+             "downloaded here); adds FID of the restored and of the input images against the GT set"),
+    fid_resize: str = typer.Option(
+        "pytorch-fid", "--fid-resize", metavar="MODE",
+        help="resize to 299x299 before the Inception: pytorch-fid (bilinear, as pytorch-fid) or clean-fid "
+             "(PIL bicubic per channel, clean-fid's resize); the report names the mode"),
+    lpips_weights: Optional[str] = typer.Option(
+        None, "--lpips-weights", metavar="TRUNK,LINEAR",
+        help="LPIPS files, comma separated: torchvision's alexnet-owt-7be5be79.pth (or vgg16-397923af.pth with "
+             "--lpips-net vgg) and the lpips package's alex.pth (vgg.pth); adds per-image LPIPS"),
+    lpips_net: str = typer.Option("alex", "--lpips-net", metavar="NET", help="LPIPS trunk: alex (lpips' default) or vgg"),
     overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP + "; e.g. eval.y_channel=true eval.tile=256"),
 ) -> None:
-    """PSNR/SSIM of the restored images and of the degraded inputs (the baseline to beat).
+    """PSNR/SSIM (and optionally FID and LPIPS) of the restored images and of the degraded inputs (the baseline to beat).
 
+    FID and LPIPS need pretrained weight files (--fid-weights, --lpips-weights); without them they are skipped with a one-line note.
     Scores the config's data.val dataset with its eval section: eval.y_channel, eval.crop_border, eval.tile, eval.tile_overlap, and eval.save_images (write the restored images next to the metrics).
     Segmentation networks (GoodSAM students) are scored with `samdistill eval-seg` (mIoU, 19 or 13 classes).
     """
     from samdistill.cli.metrics import results_table, stdout
     from samdistill.config.loader import ConfigError, load_config
     from samdistill.engine.artifact import load_model_artifact
-    from samdistill.inference.evaluate import MODEL_KEYS, evaluate_model
+    from samdistill.inference.evaluate import evaluate_model, fid_lines, report_keys
     from samdistill.inference.restore import resolve_device
     from samdistill.inference.segment import checkpoint_task
 
@@ -39,10 +53,47 @@ def evaluate(
 
         dataset = PairedImageDataset(cfg.data.val)
         model = load_model_artifact(checkpoint, map_location=str(resolve_device(device)))
+        fid, lpips, skipped = perceptual_metrics(fid_weights, fid_resize, lpips_weights, lpips_net,
+                                                 str(resolve_device(device)))
+        if skipped:
+            console.print(f"[yellow]note:[/] {skipped}", highlight=False)
         out_dir = out if out is not None else Path(cfg.output_dir) / "eval"
-        report = evaluate_model(model, dataset, cfg.eval, save_dir=out_dir)
-    stdout.print(results_table(report, MODEL_KEYS, f"{checkpoint} on {cfg.data.val.layout}:{cfg.data.val.root or cfg.data.val.name}"))
+        report = evaluate_model(model, dataset, cfg.eval, save_dir=out_dir, fid=fid, lpips=lpips)
+    stdout.print(results_table(report, report_keys(report), f"{checkpoint} on {cfg.data.val.layout}:{cfg.data.val.root or cfg.data.val.name}"))
+    for line in fid_lines(report):
+        stdout.print(line, highlight=False, markup=False)
     stdout.print(f"wrote {out_dir / 'metrics.json'} and {out_dir / 'metrics.md'}")
+
+
+def perceptual_metrics(fid_weights: Optional[Path], fid_resize: str, lpips_weights: Optional[str], lpips_net: str,
+                       device: str):
+    """(InceptionFeatures or None, LPIPS or None, one line naming what is skipped and why, or "")."""
+    from samdistill.config.loader import ConfigError
+    from samdistill.metrics.fid import RESIZE_MODES, InceptionFeatures
+    from samdistill.metrics.lpips import NETS, LPIPS, TRUNK_FILES
+
+    if fid_resize not in RESIZE_MODES:
+        raise ConfigError(f"--fid-resize {fid_resize!r}: choose one of {', '.join(RESIZE_MODES)}")
+    if lpips_net not in NETS:
+        raise ConfigError(f"--lpips-net {lpips_net!r}: choose one of {', '.join(NETS)}")
+    fid = InceptionFeatures.from_weights(fid_weights, device=device, resize=fid_resize) if fid_weights else None
+    lpips = None
+    if lpips_weights:
+        parts = [p.strip() for p in lpips_weights.split(",")]
+        if len(parts) != 2 or not all(parts):
+            raise ConfigError(f"--lpips-weights {lpips_weights!r}: give two files, TRUNK,LINEAR (e.g. "
+                              f"{TRUNK_FILES[lpips_net]},{lpips_net}.pth)")
+        lpips = LPIPS.from_weights(lpips_net, parts[0], parts[1], device=device)
+    skipped = []
+    if fid is None:
+        skipped.append("FID (no --fid-weights: pytorch-fid's pt_inception-2015-12-05-6726825d.pth)")
+    if lpips is None:
+        skipped.append(f"LPIPS (no --lpips-weights: {TRUNK_FILES[lpips_net]},{lpips_net}.pth of the lpips package)")
+    line = ""
+    if skipped:
+        line = ("skipped " + " and ".join(skipped) + "; pretrained weights cannot be downloaded here, "
+                "pass the files to measure them")
+    return fid, lpips, line
 
 
 def register(app: typer.Typer) -> None:

@@ -151,7 +151,7 @@ def _fid_section(collect: dict, extractor: Any) -> dict:
         restored = fid_from_features(collect["restored"].result(), gt, resize=extractor.resize)
         baseline = fid_from_features(collect["input"].result(), gt, resize=extractor.resize)
     return {"restored": restored.value, "input": baseline.value, "resize": restored.resize, "mode": restored.mode,
-            "count": len(gt), "weights": extractor.weights, "notes": sorted(set(restored.notes))}
+            "method": restored.method, "count": len(gt), "weights": extractor.weights, "notes": list(restored.notes)}
 
 
 def _means(rows: list[dict], keys: tuple[str, ...]) -> dict[str, float]:
