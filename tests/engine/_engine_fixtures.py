@@ -118,3 +118,11 @@ def make_cfg(output_dir: str, **train: Any):
     train_cfg.update(train)
     return config_from_dict({"output_dir": output_dir, "seed": 5, "model": {"name": TINY, "args": {"width": 4}},
                              "train": train_cfg})
+
+
+def fake_build_experiment(cfg):
+    """Stands in for `samdistill.build.build_experiment` in CLI tests: the tiny method and loaders."""
+    from accelerate.utils import set_seed
+
+    set_seed(cfg.seed)
+    return NoisyPlain(), *loaders()

@@ -8,7 +8,7 @@ from accelerate.utils import set_seed
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
-from _engine_fixtures import TINY, NoisyPlain, TwoNetMethod, loaders, make_cfg
+from _engine_fixtures import TINY, NoisyPlain, TwoNetMethod, fake_build_experiment, loaders, make_cfg
 from samdistill.engine.artifact import load_model_artifact
 from samdistill.engine.checkpoint import list_checkpoints
 from samdistill.engine.trainer import Trainer
@@ -81,11 +81,7 @@ def test_run_outputs_artifact_histories_and_checkpoints(tmp_path):
 def test_cli_train_converts_epochs_to_steps(tmp_path, monkeypatch):
     from samdistill.cli.main import app
 
-    def fake_build(cfg):
-        set_seed(cfg.seed)
-        return NoisyPlain(), *loaders()
-
-    monkeypatch.setattr("samdistill.build.build_experiment", fake_build)
+    monkeypatch.setattr("samdistill.build.build_experiment", fake_build_experiment)
     cfg_file = tmp_path / "exp.yaml"
     cfg_file.write_text(yaml.safe_dump({"model": {"name": TINY, "args": {"width": 4}},
                                         "train": {"tensorboard": False, "progress": False}}))

@@ -11,7 +11,7 @@ from samdistill.engine.artifact import save_model_artifact
 from samdistill.engine.checkpoint import save_checkpoint
 from samdistill.priors.cache import MaskCache
 from samdistill.priors.maskset import MaskSet
-from samdistill.world.embedded import build_atomically
+from samdistill.data.cache_dir import build_atomically
 
 
 @pytest.fixture

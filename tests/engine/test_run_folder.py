@@ -1,19 +1,14 @@
 """`samdistill train` never trains over another run, and never resumes another configuration silently."""
 import yaml
-from accelerate.utils import set_seed
 from typer.testing import CliRunner
 
-from _engine_fixtures import TINY, NoisyPlain, loaders
+from _engine_fixtures import TINY, fake_build_experiment
 from samdistill.cli.main import app
 from samdistill.engine.run_folder import config_differences
 
 
 def _setup(tmp_path, monkeypatch):
-    def fake_build(cfg):
-        set_seed(cfg.seed)
-        return NoisyPlain(), *loaders()
-
-    monkeypatch.setattr("samdistill.build.build_experiment", fake_build)
+    monkeypatch.setattr("samdistill.build.build_experiment", fake_build_experiment)
     cfg_file = tmp_path / "exp.yaml"
     cfg_file.write_text(yaml.safe_dump({"model": {"name": TINY, "args": {"width": 4}},
                                         "train": {"tensorboard": False, "progress": False, "steps": 4,

@@ -27,9 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Callable, Optional
@@ -38,9 +35,8 @@ import numpy as np
 from PIL import Image
 
 from samdistill.data import degradations
-from samdistill.data.cache_dir import default_cache_dir  # noqa: F401 (part of this module's API)
+from samdistill.data.cache_dir import build_atomically, default_cache_dir
 from samdistill.data.errors import DataError
-from samdistill.fileperm import respect_umask
 from samdistill.data.io import read_image, to_uint8, write_image
 
 log = logging.getLogger(__name__)
@@ -89,22 +85,7 @@ def ensure_embedded(name: str, cache_dir: Optional[str | Path] = None) -> Path:
         return final
     if final.exists():
         log.warning("%s: incomplete or outdated embedded benchmark, rebuilding", final)
-        shutil.rmtree(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".v{VERSION}.tmp-", dir=final.parent))
-    try:
-        _build(name, tmp)
-        respect_umask(tmp, directory=True)  # mkdtemp makes 0700
-        os.rename(tmp, final)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if _manifest_ok(final, name):  # another process finished the same build first
-            return final
-        raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
+    return build_atomically(final, lambda tmp: _build(name, tmp), lambda p: _manifest_ok(p, name))
 
 
 def photo_sources() -> dict[str, Path]:

@@ -12,17 +12,13 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
-from samdistill.data.cache_dir import default_cache_dir
-from samdistill.fileperm import respect_umask
+from samdistill.data.cache_dir import build_atomically, default_cache_dir
 
 from samdistill.world.build import VERSION, WorldBuildConfig, build_world, consecutive_ids, jobs, render_job
 
@@ -81,27 +77,6 @@ def _png(path: Path, pixels: np.ndarray) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(pixels).save(path, format="PNG", compress_level=6)
-
-
-def build_atomically(final: Path, build) -> Path:
-    """Run `build(tmp)` in a temporary sibling of `final`, then rename it into place."""
-    if final.exists():
-        shutil.rmtree(final)  # an interrupted build: no manifest
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
-    try:
-        build(tmp)
-        respect_umask(tmp, directory=True)  # mkdtemp makes 0700
-        os.rename(tmp, final)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if (final / "manifest.json").is_file():  # another process finished first
-            return final
-        raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
 
 
 def manifest(folder: Path) -> dict:
