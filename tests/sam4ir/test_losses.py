@@ -62,12 +62,13 @@ def test_sgr_loss_hand_value_and_padding_excluded():
     m = torch.tensor([[[[1.0, 0.0]], [[0.0, 1.0]], [[1.0, 1.0]]]])
     # R1: (0, .6, .8) ; R2: (0, .8, .6) for pairs (01, 02, 12); each off-diagonal pair twice.
     expected = 2 * (0.2**2 + 0.2**2) / (9 - 3)
-    loss = sgr_loss(f1, f2, m, mask_resize="nearest")
+    kw = {"mask_resize": "nearest", "relation": "masked_map"}
+    loss = sgr_loss(f1, f2, m, **kw)
     assert math.isclose(loss.item(), expected, rel_tol=1e-5)
     padded = torch.cat([m, torch.zeros(1, 5, 1, 2)], dim=1)  # 5 empty padding masks
-    assert math.isclose(sgr_loss(f1, f2, padded, mask_resize="nearest").item(), expected, rel_tol=1e-5)
+    assert math.isclose(sgr_loss(f1, f2, padded, **kw).item(), expected, rel_tol=1e-5)
     expected_abs = 2 * (0.2 + 0.2) / 6
-    assert math.isclose(sgr_loss(f1, f2, m, distance="abs", mask_resize="nearest").item(), expected_abs, rel_tol=1e-5)
+    assert math.isclose(sgr_loss(f1, f2, m, distance="abs", **kw).item(), expected_abs, rel_tol=1e-5)
     loss.backward()
     assert f2.grad is None and f1.grad is not None
 
@@ -92,3 +93,24 @@ def test_sgr_masks_resized_to_feature_size_by_area():
     loss = sgr_loss(f1, f2, masks)
     ref = sgr_loss(f1, f2, torch.nn.functional.adaptive_avg_pool2d(masks, (2, 2)), mask_resize="nearest")
     assert torch.isfinite(loss) and math.isclose(loss.item(), ref.item(), rel_tol=1e-6)
+
+
+def _same_norm_random_directions(f: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    r = torch.randn(f.shape, generator=g, dtype=f.dtype)
+    return r / r.norm(dim=1, keepdim=True) * f.norm(dim=1, keepdim=True)
+
+
+def test_sgr_default_relation_is_pooled_and_reads_feature_directions():
+    """masked_map sees only per-pixel energy; pooled relations depend on what the features say."""
+    from samdistill.sam4ir.config import SGRConfig
+
+    assert SGRConfig().relation == "pooled"
+    g = torch.Generator().manual_seed(0)
+    f = torch.randn(2, 16, 6, 6, generator=g, dtype=torch.float64)
+    m = (torch.rand(2, 5, 6, 6, generator=g) > 0.5).double()
+    scrambled = _same_norm_random_directions(f, g)
+    assert torch.allclose(mask_relations(scrambled, m), mask_relations(f, m), atol=1e-12)
+    assert (pooled_relations(scrambled, m) - pooled_relations(f, m)).abs().max() > 0.1
+    # the loss follows the default: features that agree in energy but not in direction are a mismatch
+    assert sgr_loss(f, scrambled, m) > 1e-3
+    assert sgr_loss(f, scrambled, m, relation="masked_map") < 1e-12

@@ -2,9 +2,11 @@
 import os
 
 import numpy as np
+import pytest
 import torch
 
 from samdistill.config.loader import apply_overrides, config_from_dict
+from samdistill.engine.artifact import read_safetensors
 from samdistill.models.registry import create_backbone
 from samdistill.sam4ir.method import build_sam4ir_method
 from samdistill.sam4ir.priors import RestoredPriorProvider, build_prior_provider, write_ir1_snapshot
@@ -39,8 +41,7 @@ def test_provider_segments_ir1_output_of_the_latest_snapshot(tmp_path):
         expected = net(torch.from_numpy(lq.transpose(2, 0, 1))[None])[0].clamp(0, 1).permute(1, 2, 0).numpy()
     got = provider.image_for_source(0, lq, gt)
     assert np.abs(got - expected).max() <= 0.5 / 255 + 1e-6  # quantized like a saved image
-    path = write_ir1_snapshot(_net(2), cfg.output_dir)
-    os.utime(path, ns=(1, 10**18))  # a new snapshot (distinct mtime) is picked up
+    write_ir1_snapshot(_net(2), cfg.output_dir)  # a new snapshot is picked up
     assert not np.array_equal(provider.image_for_source(0, lq, gt), got)
     stack = provider.masks_for_pair(0, None, lq, gt)
     assert stack.shape == (4, 24, 24) and stack.max() == 1.0
@@ -59,6 +60,44 @@ def test_method_publishes_ir1_every_k_steps(tmp_path):
     assert not snap.exists()
     method.on_step_start(3, _Trainer(cfg))
     assert snap.exists()
+
+
+def _snapshot_step(path):
+    return read_safetensors(path)[1]["step"] if path.exists() else None
+
+
+@pytest.mark.parametrize("warmup,first", [(None, 3), (5, 5), (0, 0)])
+def test_restored_priors_wait_for_the_warmup(tmp_path, warmup, first):
+    """Before the warm-up step masks come from LQ (no snapshot, a stale one removed); the first
+    snapshot is written at the warm-up step (default: the first refresh), then every K steps."""
+    extra = [] if warmup is None else [f"sam4ir.restored_prior_warmup={warmup}"]
+    cfg = _cfg(tmp_path, extra)
+    snap = tmp_path / "run" / "priors" / "ir1_snapshot.safetensors"
+    write_ir1_snapshot(_net(7), cfg.output_dir, step=99)  # left by an earlier run in this folder
+    method = build_sam4ir_method(cfg)
+    provider = build_prior_provider(cfg)
+    lq, gt = np.random.default_rng(0).random((2, 16, 16, 3), dtype=np.float32)
+    steps = {}
+    for step in range(first + 7):
+        method.on_step_start(step, _Trainer(cfg))
+        steps[step] = _snapshot_step(snap)
+        if step < first:
+            assert np.array_equal(provider.image_for_source(0, lq, gt), lq)
+    assert [s for s in steps if steps[s] == str(s)] == [first, first + 3, first + 6]
+    assert all(steps[s] is None for s in range(first))
+
+
+def test_new_snapshot_is_detected_by_content_not_mtime(tmp_path):
+    cfg = _cfg(tmp_path)
+    provider = build_prior_provider(cfg)
+    lq, gt = np.random.default_rng(1).random((2, 16, 16, 3), dtype=np.float32)
+    path = write_ir1_snapshot(_net(1), cfg.output_dir, step=3)
+    stat = path.stat()
+    first = provider.image_for_source(0, lq, gt)
+    write_ir1_snapshot(_net(2), cfg.output_dir, step=6)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same mtime and size (e.g. a coarse clock)
+    assert path.stat().st_size == stat.st_size
+    assert not np.array_equal(provider.image_for_source(0, lq, gt), first)
 
 
 def test_gt_source_is_a_plain_cached_provider(tmp_path):

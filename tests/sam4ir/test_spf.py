@@ -32,14 +32,19 @@ def test_probe_discovers_execution_order_widths_and_sizes():
         ("head", 8, (32, 32)), ("mid_block", 16, (16, 16)), ("up_block", 8, (32, 32))]
 
 
-def test_fusion_replaces_block_outputs_only_inside_context():
+@pytest.mark.parametrize("fusion,widths", [("chain", [3 + 4 + 8, 8 + 16, 16 + 8]),
+                                           ("injected", [7 + 8, 8 + 7 + 16, 16 + 7 + 8])])
+def test_fusion_replaces_block_outputs_only_inside_context(fusion, widths):
     torch.manual_seed(0)
     net = UnseenNet()
     x = torch.rand(2, 3, 24, 24)
     plain = net(x)
-    fusion = SPFFusion(net, ["head", "mid_block", "up_block"], prior_channels=4)
-    assert [u.conv1[0].in_channels for u in fusion.units] == [3 + 4 + 8, 8 + 16, 16 + 8]
+    fusion = SPFFusion(net, ["head", "mid_block", "up_block"], prior_channels=4, fusion=fusion)
+    assert [u.conv1[0].in_channels for u in fusion.units] == widths
     assert torch.equal(net(x), plain)  # hooks inactive outside the context
+    with torch.no_grad():  # trained units (fresh ones add exactly 0)
+        for p in fusion.parameters():
+            p.add_(0.1 * torch.randn_like(p))
     masks = (torch.rand(2, 4, 24, 24) > 0.5).float()
     with fusion.priors(x, masks):
         fused = net(x)
@@ -62,13 +67,21 @@ def test_unit_output_keeps_block_shape_and_resizes_previous():
 @pytest.mark.parametrize("prev_size,feat_size", [((16, 16), (16, 16)), ((16, 16), (8, 8)), ((8, 12), (16, 24)),
                                                  ((9, 13), (4, 6))])
 def test_unit_equals_conv_blocks_on_the_concatenation(mode, prev_size, feat_size):
-    """The unit skips materialising [resize(prev), F_i]; it must still compute exactly that."""
+    """The unit skips materialising [resize(prev), resize(prior), F_i]; it must still compute exactly that."""
     torch.manual_seed(0)
-    unit = SPFUnit(prev_channels=5, block_channels=7, resize_mode=mode).double()
+    unit = SPFUnit(prev_channels=5, block_channels=7, resize_mode=mode, prior_channels=4, zero_init=False).double()
     prev, feat = torch.randn(2, 5, *prev_size, dtype=torch.float64), torch.randn(2, 7, *feat_size, dtype=torch.float64)
-    cat = torch.cat([unit._resize(prev, feat_size), feat], dim=1)
+    prior = torch.randn(2, 4, 16, 16, dtype=torch.float64)
+    cat = torch.cat([unit._resize(prev, feat_size), unit._resize(prior, feat_size), feat], dim=1)
     reference = feat + unit.ssa(unit.conv2(unit.conv1(cat)))
-    assert torch.allclose(unit(prev, feat), reference, atol=1e-12, rtol=0)
+    assert torch.allclose(unit(prev, feat, prior), reference, atol=1e-12, rtol=0)
+
+
+def test_replacing_unit_cannot_claim_an_identity_start():
+    with pytest.raises(ValueError, match="zero_init"):
+        SPFUnit(prev_channels=5, block_channels=7, residual=False)
+    assert SPFUnit(prev_channels=5, block_channels=7, residual=False, zero_init=False)(
+        torch.rand(1, 5, 4, 4), torch.rand(1, 7, 4, 4)).shape == (1, 7, 4, 4)
 
 
 def test_bad_attach_points_are_clear_errors():

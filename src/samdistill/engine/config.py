@@ -44,7 +44,11 @@ class TrainConfig(StrictModel):
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
-    grad_clip: Optional[float] = Field(None, gt=0, description="max global grad norm (None: off)")
+    grad_clip: Optional[float] = Field(
+        None, gt=0,
+        description="max grad norm, applied to each trained network separately (SAM4IR: IR1, and IR2 with its "
+        "SPF units), so IR2's gradients never shrink IR1's step (None: off)",
+    )
     val_every: int = Field(500, ge=0, description="validate every N steps (0: only at the end)")
     save_every: int = Field(500, ge=0, description="checkpoint every N steps (0: only at the end)")
     log_every: int = Field(20, ge=1)

@@ -169,14 +169,22 @@ class Trainer:
         self.accelerator.backward(out.loss)
         logs = dict(out.logs, lr=lr)
         if self.tc.grad_clip is not None:
-            norm = self.accelerator.clip_grad_norm_(self.model.parameters(), self.tc.grad_clip)
-            logs["grad_norm"] = float(norm)
+            logs.update(self._clip_gradients())
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         logs.setdefault("loss", float(out.loss.detach()))
         for key, value in logs.items():
             self._window[key] = self._window.get(key, 0.0) + float(value)
         self._window_count += 1
+
+    def _clip_gradients(self) -> dict[str, float]:
+        """Clip each of the method's parameter groups (e.g. IR1, IR2) to train.grad_clip separately."""
+        self.accelerator.unscale_gradients()  # once per step (fp16); grads are already all-reduced
+        logs = {}
+        for name, params in self.method.grad_clip_groups().items():
+            norm = torch.nn.utils.clip_grad_norm_(params, self.tc.grad_clip)
+            logs[f"grad_norm_{name}" if name else "grad_norm"] = float(norm)
+        return logs
 
     def _after_step(self, bar: tqdm) -> None:
         step, tc = self.step, self.tc

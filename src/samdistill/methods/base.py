@@ -51,6 +51,11 @@ class Method(nn.Module):
         """State-dict prefixes left out of checkpoints (frozen, rebuilt from their own weights)."""
         return ()
 
+    def grad_clip_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Trained parameters by network; `train.grad_clip` clips each group's norm on its own,
+        so one network's large gradients never shrink another's step. Default: one group."""
+        return {"": [p for p in self.parameters() if p.requires_grad]}
+
     def on_step_start(self, step: int, trainer: "Trainer") -> None:
         """Called before every optimizer step with the number of steps already done."""
 

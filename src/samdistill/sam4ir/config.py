@@ -32,12 +32,30 @@ class SPFConfig(StrictModel):
     resize_mode: Literal["bilinear", "nearest", "area"] = Field(
         "bilinear", description="how the previous SPF output is resized to the block's resolution"
     )
+    fusion: Literal["injected", "chain"] = Field(
+        "injected",
+        description="injected: every unit gets the resized [I1, M] beside F_{i-1}^SPF and F_i (our extension of "
+        "eq. 3: the prior reaches every block directly); chain: eq. 3 as printed, [I1, M] enters the first unit "
+        "only and later units see it through F_{i-1}^SPF",
+    )
     residual: bool = Field(
-        True, description="output F_i + SSA(fused) (our choice, stable start) instead of SSA(fused) alone"
+        True, description="output F_i + SSA(fused) (our choice) instead of SSA(fused) alone"
+    )
+    zero_init: bool = Field(
+        True,
+        description="the unit's last projection starts at 0, so IR2 starts as the plain backbone and learns to use "
+        "the priors (needs residual: true); false: default init, the unit perturbs IR2 from the first step",
     )
     probe_size: int = Field(
         0, ge=0, description="side of the dummy input used to discover blocks (0: 2x the backbone's pad_multiple, min 64)"
     )
+
+    @model_validator(mode="after")
+    def _identity_start(self) -> "SPFConfig":
+        if self.zero_init and not self.residual:
+            raise ValueError("spf.zero_init needs spf.residual: true (a unit that replaces F_i cannot start "
+                             "as the identity); set zero_init: false for the replacing unit")
+        return self
 
 
 class SPDConfig(StrictModel):
@@ -67,13 +85,18 @@ class SGRConfig(StrictModel):
     vgg_weights: Optional[str] = Field(
         None, description="path to torchvision-format VGG weights (vgg16-397923af.pth or .safetensors)"
     )
-    relation: Literal["masked_map", "pooled"] = Field(
-        "masked_map",
-        description="masked_map: cosine of flattened F⊙m maps (SPEC); pooled: cosine of mask-pooled "
-        "descriptors F·m (the 'dot product' reading; meaningful for disjoint masks)",
+    relation: Literal["pooled", "masked_map"] = Field(
+        "pooled",
+        description="pooled: cosine of mask-pooled descriptors F·m (the 'dot product' read as matrix-vector; "
+        "compares regions' semantics, defined for disjoint masks, needed for the paper's PSPNet row); "
+        "masked_map: cosine of flattened F⊙m maps, which depends only on per-pixel feature energy and is 0 "
+        "between disjoint masks",
     )
     distance: Literal["squared", "abs"] = Field(
-        "squared", description="per-pair distance of relations: squared (the 'L2 loss') or abs (‖·‖₂ of a scalar)"
+        "squared",
+        description="per-pair distance of relations: squared (the 'L2 loss'; lambda_2 = 200 is read against it) "
+        "or abs (|R1-R2|, ‖·‖₂ of a scalar): 1/|R1-R2| times larger at equal lambda_2 (~20x at 0.05), lower "
+        "lambda_2 with it",
     )
     mask_resize: Literal["area", "nearest", "bilinear"] = Field(
         "area", description="how priors are brought to H/8 (area keeps soft coverage)"
@@ -94,6 +117,12 @@ class SAM4IRConfig(StrictModel):
     refresh_every: int = Field(
         500, ge=1, description="restored priors: recompute masks of IR1's output every K steps"
     )
+    restored_prior_warmup: Optional[int] = Field(
+        None, ge=0,
+        description="restored priors: the first IR1 snapshot is taken at this step (then every refresh_every); "
+        "until then masks come from the LQ image, not from an untrained IR1 (EfficientDerain starts near-black). "
+        "null: refresh_every (the first refresh); 0: from the start",
+    )
     ir2_input: Literal["restored", "lq"] = Field(
         "restored", description="what IR2 restores: IR1's output (paper's cascade) or the LQ image"
     )
@@ -108,6 +137,15 @@ class SAM4IRConfig(StrictModel):
     spf: SPFConfig = Field(default_factory=SPFConfig)
     spd: SPDConfig = Field(default_factory=SPDConfig)
     sgr: SGRConfig = Field(default_factory=SGRConfig)
+
+    @property
+    def snapshot_start(self) -> int:
+        """Step of the first IR1 snapshot (restored priors)."""
+        return self.refresh_every if self.restored_prior_warmup is None else self.restored_prior_warmup
+
+    def snapshot_due(self, step: int) -> bool:
+        start = self.snapshot_start
+        return step >= start and (step - start) % self.refresh_every == 0
 
     @model_validator(mode="after")
     def _consistent(self) -> "SAM4IRConfig":

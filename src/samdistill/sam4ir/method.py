@@ -35,9 +35,12 @@ class SAM4IRMethod(Method):
         if self.ir2 is not None and cfg.spf.enabled:
             paths = cfg.spf.attach_points or spf_attach_points(self.ir2)
             probe = cfg.spf.probe_size or max(64, 2 * pad_multiple(self.ir2))
-            self.spf = SPFFusion(self.ir2, paths, encoded_channels(encoding, num_masks), cfg.spf.hidden_channels,
-                                 cfg.spf.attention, cfg.spf.resize_mode, cfg.spf.residual, probe)
+            s = cfg.spf
+            self.spf = SPFFusion(self.ir2, paths, encoded_channels(encoding, num_masks), s.hidden_channels,
+                                 s.attention, s.resize_mode, s.residual, probe, fusion=s.fusion,
+                                 zero_init=s.zero_init, pad_multiple=pad_multiple(self.ir2))
         self.step = 0  # optimizer steps done, set by the engine through on_step_start
+        self._first_step = True
         self.relation_net = None
         if self.ir2 is not None and cfg.sgr.enabled:
             self.relation_net = build_relation_features(cfg.sgr.features, cfg.sgr.vgg_weights, seed)
@@ -54,6 +57,14 @@ class SAM4IRMethod(Method):
 
     def restore(self, lq: torch.Tensor) -> torch.Tensor:
         return self.ir1(lq)
+
+    def grad_clip_groups(self) -> dict[str, list[nn.Parameter]]:
+        """IR1 and the teacher (IR2 + SPF) are clipped separately (train.grad_clip)."""
+        trained = lambda *mods: [p for m in mods if m is not None for p in m.parameters() if p.requires_grad]  # noqa: E731
+        groups = {"ir1": trained(self.ir1)}
+        if self.ir2 is not None:
+            groups["ir2"] = trained(self.ir2, self.spf)
+        return groups
 
     def needs_masks(self) -> bool:
         return self.spf is not None or self.relation_net is not None
@@ -104,15 +115,24 @@ class SAM4IRMethod(Method):
         return sgr_loss(f1, f2, masks, c.distance, c.mask_resize, c.min_mask_pixels, c.relation)
 
     def on_step_start(self, step: int, trainer) -> None:
-        """Track the step (distill_start_step); prior_source=restored: publish IR1 every K steps."""
-        self.step = step
-        if self.cfg.prior_source != "restored" or not self.needs_masks() or step % self.cfg.refresh_every:
+        """Track the step (distill_start_step); prior_source=restored: publish IR1 from the warm-up
+        step on, every K steps. Before it the provider segments LQ, so a stale snapshot left by an
+        earlier run in the same folder is removed at the first step."""
+        first_call, self.step = self._first_step, step
+        self._first_step = False
+        if self.cfg.prior_source != "restored" or not self.needs_masks() or trainer is None:
             return
-        from samdistill.sam4ir.priors import write_ir1_snapshot
+        due = self.cfg.snapshot_due(step)
+        if not due and not (first_call and step < self.cfg.snapshot_start):
+            return
+        from samdistill.sam4ir.priors import remove_ir1_snapshot, write_ir1_snapshot
 
         acc = getattr(trainer, "accelerator", None)
         if acc is None or acc.is_main_process:
-            write_ir1_snapshot(self.ir1, trainer.cfg.output_dir)
+            if due:
+                write_ir1_snapshot(self.ir1, trainer.cfg.output_dir, step)
+            else:
+                remove_ir1_snapshot(trainer.cfg.output_dir)
         if acc is not None:
             acc.wait_for_everyone()
 

@@ -1,21 +1,27 @@
 """Where SAM4IR's priors M come from: `lq` / `gt` (segmented once, cached) or `restored`.
 
 `restored` is the paper's eq. 2, M = SAM(IR1(LQ)): the masks of IR1's *output*. IR1 changes
-while it trains, so every `refresh_every` steps the method writes a snapshot of IR1's weights
-to `<output_dir>/priors/ir1_snapshot.safetensors`; each data-loading process re-reads it when
-it changes and segments IR1's restoration of the full image. The restored pixels change with
-the snapshot, so the content-hashed mask cache never serves masks of an older IR1.
+while it trains, so from `restored_prior_warmup` on, every `refresh_every` steps, the method
+writes a snapshot of IR1's weights to `<output_dir>/priors/ir1_snapshot.safetensors`; before
+the first one the provider segments the LQ image (an untrained IR1's output carries nothing).
+Each data-loading process re-reads the snapshot when the content digest in its safetensors
+metadata changes (not its mtime: coarse or copied timestamps would hide a new snapshot) and
+segments IR1's restoration of the full image. The restored pixels change with the snapshot, so
+the content-hashed mask cache never serves masks of an older IR1.
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import torch
 import torch.nn as nn
+from safetensors import SafetensorError
+from safetensors.torch import safe_open
 
-from samdistill.engine.artifact import atomic_save_file, read_safetensors
+from samdistill.engine.artifact import CheckpointError, atomic_save_file, read_safetensors
 from samdistill.models.registry import create_backbone
 from samdistill.priors.provider import PriorProvider
 
@@ -30,20 +36,18 @@ class RestoredPriorProvider(PriorProvider):
         self.snapshot = Path(snapshot)
         self.backbone, self.backbone_args = backbone, dict(backbone_args)
         self._net: Optional[nn.Module] = None
-        self._stamp: Optional[tuple] = None
+        self._stamp: Optional[str] = None
 
     def _current_net(self) -> Optional[nn.Module]:
-        try:
-            st = self.snapshot.stat()
-        except FileNotFoundError:
+        stamp = snapshot_digest(self.snapshot)
+        if stamp is None:
             return None
-        stamp = (st.st_mtime_ns, st.st_size)
         if stamp != self._stamp:
-            state, _ = read_safetensors(self.snapshot)
+            state, meta = read_safetensors(self.snapshot)
             if self._net is None:
                 self._net = create_backbone(self.backbone, **self.backbone_args).eval()
             self._net.load_state_dict(state)
-            self._stamp = stamp
+            self._stamp = meta.get("digest", "")  # of what was loaded (the file may have been replaced since)
         return self._net
 
     def image_for_source(self, index: int, lq_img: np.ndarray, gt_img: np.ndarray) -> np.ndarray:
@@ -64,8 +68,37 @@ class RestoredPriorProvider(PriorProvider):
         return state
 
 
-def write_ir1_snapshot(ir1: nn.Module, output_dir: str | Path) -> Path:
-    return atomic_save_file(ir1.state_dict(), Path(output_dir) / SNAPSHOT_NAME, {"format": "samdistill-ir1-snapshot"})
+def state_digest(state: dict[str, torch.Tensor]) -> str:
+    """Content hash of a state dict (names, dtypes, shapes, bytes)."""
+    h = hashlib.blake2b(digest_size=16)
+    for name in sorted(state):
+        t = state[name].detach().contiguous().cpu()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
+        h.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def write_ir1_snapshot(ir1: nn.Module, output_dir: str | Path, step: int = 0) -> Path:
+    state = ir1.state_dict()
+    meta = {"format": "samdistill-ir1-snapshot", "step": str(step), "digest": state_digest(state)}
+    return atomic_save_file(state, Path(output_dir) / SNAPSHOT_NAME, meta)
+
+
+def remove_ir1_snapshot(output_dir: str | Path) -> None:
+    (Path(output_dir) / SNAPSHOT_NAME).unlink(missing_ok=True)
+
+
+def snapshot_digest(path: Path) -> Optional[str]:
+    """The snapshot's content digest from its header (None: no snapshot yet)."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return (f.metadata() or {}).get("digest", "")
+    except FileNotFoundError:
+        return None
+    except (SafetensorError, OSError) as err:
+        if not path.exists():
+            return None
+        raise CheckpointError(f"{path}: unreadable IR1 snapshot: {err}") from None
 
 
 def build_prior_provider(cfg, source: Optional[str] = None) -> PriorProvider:
