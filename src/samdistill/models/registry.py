@@ -51,9 +51,20 @@ def _load_all() -> None:
 
 
 def list_backbones(task: str | None = "restoration") -> list[str]:
-    """Registered names of one task (restoration by default; None: every task)."""
+    """Registered names: "restoration" (default) every image-to-image network (deraining,
+    deblurring, ... included), "segmentation" the segmenters, another string that exact task,
+    None every network."""
     _load_all()
-    return sorted(n for n in _REGISTRY if task is None or _INFO[n]["task"] == task)
+
+    def wanted(name: str) -> bool:
+        kind = _INFO[name]["task"]
+        if task is None:
+            return True
+        if task == "restoration":
+            return kind != "segmentation"
+        return kind == task
+
+    return sorted(n for n in _REGISTRY if wanted(n))
 
 
 def backbone_info(name: str) -> dict[str, Any]:
