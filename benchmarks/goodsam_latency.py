@@ -1,14 +1,16 @@
 """Per-panorama latency of GoodSAM's student and teacher assistants on CPU.
 
-    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/goodsam_latency.py [--height 400] [--width 2048]
+    .venv/bin/python benchmarks/goodsam_latency.py [--height 400] [--width 2048]
         [--models b0 mini b5] [--threads 1 2] [--runs 5] [--warmup 1] [--json out.json]
 
 One whole-image forward pass of a 2048x400 panorama (the DensePASS size, the Trans4PASS protocol)
 through `SegmentationNet` (ImageNet normalization, SegFormer, bilinear upsampling of the logits to
 the input size), batch 1, `torch.inference_mode`, float32, `torch.set_num_threads(T)`. Random
-weights: the timing does not depend on them. Reported: the median over `--runs` timed passes after
-`--warmup` untimed ones (and the fastest run: on shared cores other jobs inflate the median), and each TA's latency divided by the student's (the first model is the
-student, b0 by default; "mini" is the embedded TA, b5 the paper-like TA).
+weights: the timing does not depend on them. Reported per model and thread count: the median over
+`--runs` timed passes after `--warmup` untimed ones, the fastest pass (on shared cores other jobs
+inflate the median), and the ratios to the student, the first model (b0 by default): "this /
+student" and "student / this" (on a TA row: the student's latency as a fraction of the TA's).
+"mini" is the embedded TA, b5 the paper-like TA.
 """
 from __future__ import annotations
 
@@ -58,15 +60,17 @@ def run(models: list[str], threads: list[int], height: int, width: int, runs: in
     for row in rows:
         base = next(r for r in rows if r["model"] == student and r["threads"] == row["threads"])
         row["vs_student"] = row["median_s"] / base["median_s"]
+        row["student_over_model"] = base["median_s"] / row["median_s"]
     return rows
 
 
 def table(rows: list[dict], height: int, width: int, runs: int) -> str:
     lines = [f"Whole-image latency of one {width}x{height} panorama, CPU, batch 1, float32, median of {runs} runs",
-             "", "| model | parameters | threads | median latency (s) | min (s) | median / student's |", "|---|---|---|---|---|---|"]
+             "", "| model | parameters | threads | median latency (s) | min (s) | this / student | student / this |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['model']} | {r['params']:,} | {r['threads']} | {r['median_s']:.3f} | "
-                     f"{r['min_s']:.3f} | {r['vs_student']:.2f}x |")
+                     f"{r['min_s']:.3f} | {r['vs_student']:.2f} | {r['student_over_model']:.3f} |")
     return "\n".join(lines)
 
 
