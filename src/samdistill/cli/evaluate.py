@@ -7,11 +7,12 @@ from typing import List, Optional
 import typer
 
 from samdistill.cli.common import OVERRIDES_HELP, console, user_errors
+from samdistill.cli.convert import ARGS_HELP, BACKBONE_HELP, CHECKPOINT_HELP
 
 
 def evaluate(
     config: Path = typer.Option(..., "--config", "-c", help="experiment YAML; its data.val dataset and eval section are used"),
-    checkpoint: Path = typer.Option(..., "--checkpoint", "-m", help="the run's final model.safetensors"),
+    checkpoint: Path = typer.Option(..., "--checkpoint", "-m", help=CHECKPOINT_HELP),
     out: Optional[Path] = typer.Option(None, "--out", help="folder for metrics.json and metrics.md (default: <output_dir>/eval)"),
     device: str = typer.Option("auto", "--device", help="auto (cuda, then mps, then cpu), cpu, cuda, ..."),
     fid_weights: Optional[Path] = typer.Option(
@@ -27,6 +28,8 @@ def evaluate(
         help="LPIPS files, comma separated: torchvision's alexnet-owt-7be5be79.pth (or vgg16-397923af.pth with "
              "--lpips-net vgg) and the lpips package's alex.pth (vgg.pth); adds per-image LPIPS"),
     lpips_net: str = typer.Option("alex", "--lpips-net", metavar="NET", help="LPIPS trunk: alex (lpips' default) or vgg"),
+    backbone: Optional[str] = typer.Option(None, "--backbone", help=BACKBONE_HELP),
+    args: Optional[str] = typer.Option(None, "--args", metavar="JSON", help=ARGS_HELP),
     overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP + "; e.g. eval.y_channel=true eval.tile=256"),
 ) -> None:
     """PSNR/SSIM (and optionally FID and LPIPS) of the restored images and of the degraded inputs (the baseline to beat).
@@ -37,13 +40,14 @@ def evaluate(
     """
     from samdistill.cli.metrics import results_table, stdout
     from samdistill.config.loader import ConfigError, load_config
-    from samdistill.engine.artifact import load_model_artifact
     from samdistill.inference.evaluate import evaluate_model, fid_lines, report_keys
     from samdistill.inference.restore import resolve_device
     from samdistill.inference.segment import checkpoint_task
+    from samdistill.models.pretrained import is_restoration_input, load_restoration_model
 
     with user_errors():
-        if checkpoint.is_file() and checkpoint_task(checkpoint) == "segmentation":
+        if (backbone is None and checkpoint.is_file() and not is_restoration_input(checkpoint)
+                and checkpoint_task(checkpoint) == "segmentation"):
             raise ConfigError(f"{checkpoint} is a segmentation network; score it with `samdistill eval-seg "
                               f"--checkpoint {checkpoint} --root DATASET` (see samdistill eval-seg --help)")
         cfg = load_config(config, overrides or [])
@@ -52,7 +56,7 @@ def evaluate(
         from samdistill.data.paired import PairedImageDataset
 
         dataset = PairedImageDataset(cfg.data.val)
-        model = load_model_artifact(checkpoint, map_location=str(resolve_device(device)))
+        model = load_restoration_model(checkpoint, backbone, args, map_location=str(resolve_device(device)))
         fid, lpips, skipped = perceptual_metrics(fid_weights, fid_resize, lpips_weights, lpips_net,
                                                  str(resolve_device(device)))
         if skipped:

@@ -3,19 +3,24 @@ Hugging Face directory (segmentation), verified against PyTorch."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
 from samdistill.cli.common import console, fail, user_errors
+from samdistill.cli.convert import ARGS_HELP, BACKBONE_HELP
 
 
 def export(
-    checkpoint: Path = typer.Option(..., "--checkpoint", "-m", help="final model.safetensors of a run (or, for segmentation, a Hugging Face SegFormer folder)"),
+    checkpoint: Path = typer.Option(..., "--checkpoint", "-m", help="final model.safetensors of a run (or, for segmentation, a Hugging Face SegFormer folder); "
+                                    "also a training checkpoint (IR1), a plain safetensors state dict or an authors' .pth, with --backbone when the file does not name its network"),
     out: Path = typer.Option(..., "--out", "-o", help="output file (.onnx or .pt), or a folder for --format hf"),
     fmt: str = typer.Option("onnx", "--format", "-f", help="onnx | torchscript (restoration) | hf (segmentation: a Hugging Face directory)"),
     size: str = typer.Option("64", help="example input used for tracing and the check: side N, or HEIGHTxWIDTH for segmentation (e.g. 400x2048)"),
     opset: int = typer.Option(17, help="ONNX opset"),
     tolerance: float = typer.Option(1e-4, help="max abs difference to PyTorch accepted"),
+    backbone: Optional[str] = typer.Option(None, "--backbone", help=BACKBONE_HELP),
+    args: Optional[str] = typer.Option(None, "--args", metavar="JSON", help=ARGS_HELP),
 ) -> None:
     """Export a trained network alone: restoration IR1, or a segmentation student (no SAM, no teacher).
 
@@ -23,13 +28,15 @@ def export(
     """
 
     from samdistill.inference.segment import checkpoint_task
+    from samdistill.models.pretrained import is_restoration_input
 
     with user_errors():
-        task = checkpoint_task(checkpoint)
+        foreign = backbone is not None or args is not None or is_restoration_input(checkpoint)
+        task = "restoration" if foreign else checkpoint_task(checkpoint)
     if task == "segmentation":
         _export_segmenter(checkpoint, out, fmt, size, opset, tolerance)
         return
-    from samdistill.engine.artifact import load_model_artifact
+    from samdistill.models.pretrained import load_restoration_model
     from samdistill.models.registry import pad_multiple
     from samdistill.sam4ir.export import export_onnx, export_torchscript
 
@@ -38,7 +45,7 @@ def export(
     if not size.isdigit():
         fail(f"--size must be one side in pixels for a {task} network, got {size!r}")
     with user_errors():
-        model = load_model_artifact(checkpoint)
+        model = load_restoration_model(checkpoint, backbone, args)
         mult = pad_multiple(model)
         if fmt == "onnx":
             diff = export_onnx(model, out, int(size), mult, opset)

@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "metrics",
     "priors",
     "export",
+    "convert",
     "models",
     "data",
 )

@@ -109,17 +109,21 @@ def restore_files(model: nn.Module, plan: list[tuple[Path, Path]], device: torch
 
 
 def restore_path(input: str | Path, output: str | Path, checkpoint: str | Path, device: str = "auto",
-                 tile: int = 0, overlap: int = 32, suffix: str = "", progress: bool = True) -> RestoreSummary:
+                 tile: int = 0, overlap: int = 32, suffix: str = "", progress: bool = True,
+                 backbone: str | None = None, backbone_args: dict | str | None = None) -> RestoreSummary:
     """Restore an image file or a folder's images (top level only) into `output`.
 
     `output` is a folder (created if needed), or a *.png file when `input` is one file.
     Raises RestoreError after the run if any input could not be read, listing all of them.
+    `checkpoint` is a samdistill model artifact or any input `models.pretrained` accepts (a training
+    checkpoint, a plain state dict, an authors' .pth); `backbone`/`backbone_args` name the network
+    when the file does not.
     """
-    from samdistill.engine.artifact import load_model_artifact
+    from samdistill.models.pretrained import load_restoration_model
 
     plan = plan_outputs(Path(input), Path(output), suffix)
     dev = resolve_device(device)
-    model = load_model_artifact(checkpoint, map_location=str(dev))
+    model = load_restoration_model(checkpoint, backbone, backbone_args, map_location=str(dev))
     summary = restore_files(model, plan, dev, tile, overlap, progress)
     if summary.failed:
         listed = "\n  ".join(f"{path}: {reason}" for path, reason in summary.failed)
