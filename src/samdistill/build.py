@@ -22,19 +22,38 @@ def build_loaders(cfg: ExperimentConfig, prior_provider: Any = None) -> tuple[An
 
 
 def build_method(cfg: ExperimentConfig, train_dataset: Any = None, val_dataset: Any = None) -> Method:
-    """The baseline (IR1 alone) or SAM4IR; initial weights depend only on `cfg.seed`."""
+    """The baseline (IR1 alone) or SAM4IR; initial weights depend only on `cfg.seed`, except IR1's
+    when `model.init` names weights to start from."""
     set_seed(cfg.seed)
     if not cfg.sam4ir.enabled:
-        return PlainRestoration(cfg.model.name, cfg.model.args, cfg.train.loss)
-    # Hook for SAM4IR: it builds IR1, IR2 + SPF, the relation network, and wires the prior
-    # provider into the datasets the loaders iterate (so batches carry "masks").
-    from samdistill.sam4ir.method import build_sam4ir_method
+        method: Method = PlainRestoration(cfg.model.name, cfg.model.args, cfg.train.loss)
+    else:
+        # Hook for SAM4IR: it builds IR1, IR2 + SPF, the relation network, and wires the prior
+        # provider into the datasets the loaders iterate (so batches carry "masks").
+        from samdistill.sam4ir.method import build_sam4ir_method
 
-    return build_sam4ir_method(cfg, train_dataset, val_dataset)
+        method = build_sam4ir_method(cfg, train_dataset, val_dataset)
+    if cfg.model.init:
+        init_shipped_model(method, cfg.model.init, cfg.model.name, cfg.model.args)
+    return method
+
+
+def init_shipped_model(method: Method, path: str, backbone: str, args: dict[str, Any]) -> None:
+    """Load pretrained weights (any format `models.pretrained` reads) into the method's IR1, the
+    network that ships (the same module in the plain and the SAM4IR method); strict: every key and
+    shape must fit, else a CheckpointError names the file and the keys."""
+    from samdistill.models.pretrained import load_into
+
+    load_into(method.shipped_model(), path, backbone, args)
 
 
 def build_experiment(cfg: ExperimentConfig) -> tuple[Method, Any, Any]:
     if cfg.task == "panoramic":
+        if cfg.model.init:
+            from samdistill.config.loader import ConfigError
+
+            raise ConfigError(f"model.init ({cfg.model.init}) sets a restoration network's starting weights; a "
+                              "panoramic (GoodSAM) run starts its networks from goodsam.student.init / goodsam.ta.init")
         from samdistill.goodsam.build import build_goodsam_experiment
 
         return build_goodsam_experiment(cfg)

@@ -27,6 +27,10 @@ def train(
                                    "earlier run (its model, config, histories and checkpoints are removed first)"),
     force: bool = typer.Option(False, "--force", help="with --resume: continue even though the config differs "
                                "from the checkpointed run's in more than the training length"),
+    init: Optional[Path] = typer.Option(None, "--init", metavar="PATH",
+                                        help="fine-tune from these weights (sets model.init): a samdistill model, "
+                                        "a training checkpoint (IR1), a safetensors state dict, or the authors' "
+                                        ".pth of NAFNet/BasicSR, Uformer, RCDNet or EfficientDerain for model.name"),
     overrides: Optional[list[str]] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
 ) -> None:
     """Train a model; writes output_dir/model.safetensors (the shipped network only)."""
@@ -41,6 +45,8 @@ def train(
         if output_dir is not None:
             extra.append(f"output_dir={output_dir}")
         cfg = load_config(config, extra)
+        if init is not None:
+            cfg.model.init = str(init)
         from samdistill.engine.run_folder import check_resume, prepare_output_dir
 
         if PartialState().is_main_process:
