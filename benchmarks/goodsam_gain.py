@@ -23,6 +23,7 @@ import numpy as np
 PROFILES = {
     # student, TA, stage-1 steps, continuation steps
     "quick": {"student": "tiny", "ta": "tiny", "s1": 150, "s2": 60},
+    "mid": {"student": "tiny", "ta": "mini", "s1": 400, "s2": 150},
     "full": {"student": "b0", "ta": "mini", "s1": 600, "s2": 300},
 }
 CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "goodsam" / "embedded"
@@ -67,7 +68,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--segmenters", nargs="+", default=["offline", "world"], choices=["offline", "world", "sam"])
-    ap.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+    ap.add_argument("--profile", choices=sorted(PROFILES), default="quick",
+                    help="quick: tiny student and TA; mid: tiny student, mini TA, longer; full: the configs' B0 student")
     ap.add_argument("--out", type=Path, default=Path("runs/goodsam_gain"))
     ap.add_argument("--set", nargs="*", default=[], help="extra KEY=VALUE overrides for every run")
     args = ap.parse_args()
