@@ -1,13 +1,14 @@
 """Information test: does SPF carry a prior into IR2? Give IR2 the *clean image* as its prior.
 
-    .venv/bin/python benchmarks/sam4ir_information.py [--steps 400] [--fusion injected|chain]
+    .venv/bin/python benchmarks/sam4ir_information.py [--steps 400] [--fusion chain|injected]
         [--backbone nafnet_tiny] [--seed 0] [key=value ...]
 
 Trains IR2 twice on embedded-rain with the demo's settings (crop 64, batch 8, Adam lr 1e-3,
 cosine): once with no prior (the plain backbone), once with SPF fed [LQ, GT] as [I1, M]. IR1 is
 left out (I1 := LQ) so only the fusion is measured. Prints both test PSNRs (full images, so the
 prior padding is exercised too). A fusion that carries information gains several dB: the prior
-is the answer. Issue 10 asks for >= 3 dB in 400 steps.
+is the answer. Issue 10 asks for >= 3 dB in 400 steps. Measured (seed 0, nafnet_tiny, 400
+steps): without prior 21.800 dB; chain 28.507 (+6.707); injected 28.550 (+6.750).
 """
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def train_ir2(cfg, with_prior: bool) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=400)
-    ap.add_argument("--fusion", choices=["injected", "chain"], default="injected")
+    ap.add_argument("--fusion", choices=["chain", "injected"], default="chain")
     ap.add_argument("--backbone", default="nafnet_tiny")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("overrides", nargs="*", help="extra config overrides (e.g. sam4ir.spf.zero_init=false)")

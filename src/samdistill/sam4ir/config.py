@@ -32,11 +32,11 @@ class SPFConfig(StrictModel):
     resize_mode: Literal["bilinear", "nearest", "area"] = Field(
         "bilinear", description="how the previous SPF output is resized to the block's resolution"
     )
-    fusion: Literal["injected", "chain"] = Field(
-        "injected",
-        description="injected: every unit gets the resized [I1, M] beside F_{i-1}^SPF and F_i (our extension of "
-        "eq. 3: the prior reaches every block directly); chain: eq. 3 as printed, [I1, M] enters the first unit "
-        "only and later units see it through F_{i-1}^SPF",
+    fusion: Literal["chain", "injected"] = Field(
+        "chain",
+        description="chain: eq. 3 as printed, [I1, M] enters the first unit and later units see it through "
+        "F_{i-1}^SPF; injected: every unit also gets the resized [I1, M] (our extension of eq. 3: picks the prior "
+        "up faster in short runs, same result at 400 steps, +7-9% IR2 time)",
     )
     residual: bool = Field(
         True, description="output F_i + SSA(fused) (our choice) instead of SSA(fused) alone"
