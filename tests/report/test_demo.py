@@ -26,6 +26,7 @@ def test_demo_writes_a_consistent_report(tmp_path):
     md = (out / "report.md").read_text()
     assert f"{fw_psnr:.4f}" in md and "SAM4IR framework" in md
     assert "checks the pipeline, not the paper's gain" in md  # offline stand-ins are called what they are
+    assert "λ2 = 20;" in md  # random stand-in features: the lower SGR weight, said in the report
     # the shipped artifact of each run is the bare backbone's size
     from samdistill.engine.artifact import load_model_artifact
     from samdistill.models.registry import create_backbone

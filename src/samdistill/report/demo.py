@@ -129,7 +129,8 @@ def write_report(out: Path, results: dict[str, RunResult], cfg_fw: ExperimentCon
     save_curves(out / "curves.png", runs, "embedded-rain: baseline vs SAM4IR (shipped network)")
     note = (
         f"Profile `{profile}`, {cfg_fw.train.steps} steps per run, same seed and data. Prior: "
-        f"{summary['prior']} segmenter; relation features: {cfg_fw.sam4ir.sgr.features}. "
+        f"{summary['prior']} segmenter; relation features: {cfg_fw.sam4ir.sgr.features} "
+        f"(λ2 = {cfg_fw.sam4ir.sgr.weight:g}; the paper's 200 is for VGG16 features). "
         "The shipped network is the same class with the same parameter count in both rows; "
         "ms/image differ only by timing noise."
     )
