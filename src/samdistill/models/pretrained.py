@@ -26,7 +26,7 @@ import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -418,9 +418,39 @@ def is_restoration_input(path: str | Path) -> bool:
 
 
 def _artifact_task(path: Path) -> str:
-    from samdistill.inference.segment import checkpoint_task
-
     try:
         return checkpoint_task(path)
     except CheckpointError:
         return "restoration"
+
+
+def checkpoint_task(path: Union[str, Path]) -> str:
+    """The registry task ("segmentation", "restoration", ...) of a checkpoint, from its metadata only.
+
+    A folder counts as a Hugging Face SegFormer directory ("segmentation"; loading checks it).
+    Raises CheckpointError naming the file when it is missing, unreadable, not a samdistill artifact
+    or names a network that is not registered.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import safe_open
+
+    from samdistill.engine.artifact import FORMAT
+    from samdistill.models.registry import backbone_info, list_backbones
+
+    path = Path(path)
+    if path.is_dir():
+        return "segmentation"
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found (give a model.safetensors or a SegFormer folder)")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = dict(f.metadata() or {})
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: not a readable safetensors file (truncated or corrupt?): {err}") from None
+    name = meta.get("backbone")
+    if meta.get("format") != FORMAT or not name:
+        raise CheckpointError(f"{path}: not a samdistill model artifact (metadata format={meta.get('format')!r}); "
+                              "pass the final model.safetensors of a run")
+    if name not in list_backbones(task=None):
+        raise CheckpointError(f"{path}: names the network {name!r}, which this samdistill does not have")
+    return str(backbone_info(name)["task"])
