@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Hashable, Iterable, Optional
 
+from samdistill.data.checking import check_items
 from samdistill.data.config import DatasetConfig
 from samdistill.data.errors import DataError, ImageReadError, PairingError
 from samdistill.data.io import Box, check_image, image_size, is_image_file, natural_key
@@ -63,24 +64,10 @@ def validate_pairs(pairs: list[Pair], cfg: Optional[DatasetConfig] = None, check
     scan_problems = getattr(pairs, "scan_problems", None)
     if scan_problems is None:
         scan_problems = find_pairs(cfg).scan_problems if cfg is not None else []
-    problems = list(scan_problems)
-    groups: dict[str, list[Pair]] = defaultdict(list)
-    for pair in pairs:
-        groups[pair.name].append(pair)
-    good = []
     sizes: dict[Path, tuple[int, int] | str] = {}
-    for pair in pairs:
-        same_name = groups[pair.name]
-        if len(same_name) > 1:
-            if pair is same_name[0]:
-                problems.append(f"duplicate name {pair.name!r}: " + ", ".join(str(p.lq) for p in same_name))
-            continue
-        issue = _image_problem(pair, sizes, full_decode) if check_images else None
-        if issue:
-            problems.append(issue)
-        else:
-            good.append(pair)
-    return good, problems
+    good, problems = check_items(pairs, lambda p: p.name, lambda p: p.lq,
+                                 (lambda p: _image_problem(p, sizes, full_decode)) if check_images else None)
+    return good, list(scan_problems) + problems
 
 
 def resolve_pairs(cfg: DatasetConfig, full_decode: bool = False) -> list[Pair]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Hashable, Iterable, Literal, Optional
 
+from samdistill.data.checking import check_items
 from samdistill.data.errors import DataError, ImageReadError
 from samdistill.data.io import check_image, image_size, is_image_file, natural_key
 from samdistill.data.segmentation.config import SegDatasetConfig
@@ -71,23 +72,10 @@ def validate_samples(samples: list[SegSample], check_files: bool = True,
     """(good samples, every problem): the scan's problems, duplicate names, unreadable files, and
     labels whose size differs from their image. ``full_decode`` decodes every pixel (catches
     truncation) instead of reading headers only. Label *values* are checked when read."""
-    problems = list(getattr(samples, "scan_problems", []))
-    groups: dict[str, list[SegSample]] = defaultdict(list)
-    for sample in samples:
-        groups[sample.name].append(sample)
-    good, sizes = [], {}
-    for sample in samples:
-        same = groups[sample.name]
-        if len(same) > 1:
-            if sample is same[0]:
-                problems.append(f"duplicate name {sample.name!r}: " + ", ".join(str(s.image) for s in same))
-            continue
-        issue = _file_problem(sample, sizes, full_decode) if check_files else None
-        if issue:
-            problems.append(issue)
-        else:
-            good.append(sample)
-    return good, problems
+    sizes: dict = {}
+    good, problems = check_items(samples, lambda s: s.name, lambda s: s.image,
+                                 (lambda s: _file_problem(s, sizes, full_decode)) if check_files else None)
+    return good, list(getattr(samples, "scan_problems", [])) + problems
 
 
 def resolve_samples(cfg: SegDatasetConfig, full_decode: bool = False) -> list[SegSample]:
