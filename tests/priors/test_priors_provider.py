@@ -49,7 +49,8 @@ def test_lru_does_not_mix_up_images_with_different_pixels(counting_segmenter):
 def test_sources_pick_lq_or_gt_and_restored_needs_a_subclass(counting_segmenter):
     lq = np.full((4, 4, 3), 0.3, np.float32)
     gt = np.full((4, 4, 3), 0.9, np.float32)
-    out = _provider(counting_segmenter, source="gt").masks_for_pair(0, None, lq, gt)
+    cfg = PriorsConfig(num_masks=4, drop_full_masks=False)  # the fake's masks cover the whole 4x4 image
+    out = PriorProvider(cfg, segmenter=counting_segmenter, source="gt", cache=False).masks_for_pair(0, None, lq, gt)
     assert counting_segmenter.seen_means == [pytest.approx(0.9)] and out.sum() == 3 * 16
     with pytest.raises(NotImplementedError, match="image_for_source"):
         _provider(CountingSegmenter(), source="restored").masks_for_pair(0, None, lq, gt)
@@ -105,7 +106,8 @@ def test_dataset_workers_get_masks_cropped_with_their_image(tmp_path):
             Image.fromarray(img).save(tmp_path / sub / f"p{i}.png")
     ds_cfg = DatasetConfig(layout="folders", root=str(tmp_path), lq_dir="lq", gt_dir="gt")
     seg = CountingSegmenter(thresholds=(0.8, 0.2, 0.5))
-    provider = PriorProvider(PriorsConfig(num_masks=4), segmenter=seg, cache=MaskCache(tmp_path / "cache"))
+    cfg = PriorsConfig(num_masks=4, select="image")  # crop ranking: tests/priors/test_priors_selection.py
+    provider = PriorProvider(cfg, segmenter=seg, cache=MaskCache(tmp_path / "cache"))
     ds = PairedImageDataset(ds_cfg, crop_size=8, prior_provider=provider)
     batches = list(DataLoader(ds, batch_size=2, num_workers=2))
     for batch in batches:

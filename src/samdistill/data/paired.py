@@ -1,6 +1,7 @@
 """The paired (LQ, GT) dataset every restoration method trains and validates on."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional, Protocol
 
 import numpy as np
@@ -16,7 +17,9 @@ from samdistill.data.transforms import PairedTransform
 
 class PairPriorProvider(Protocol):
     def masks_for_pair(self, index: int, pair: Pair, lq: np.ndarray, gt: np.ndarray) -> np.ndarray:
-        """np.float32 (N, H, W) mask stack at the full resolution of ``lq``/``gt``."""
+        """np.float32 (N, H, W) mask stack at the full resolution of ``lq``/``gt``. A provider whose
+        ``ranks_in_window`` is true also takes ``window=(top, left, height, width)`` (None: the whole
+        image) and returns the masks chosen inside that crop, already cropped."""
 
 
 class PairedImageDataset(Dataset):
@@ -66,12 +69,12 @@ class PairedImageDataset(Dataset):
         index = item % len(self.pairs)
         pair = self.pairs[index]
         lq, gt = self.read_pair(index)
-        masks = self._masks(index, pair, lq, gt)
         rng = np.random.default_rng([self.seed, self.epoch, item])
         try:
             params = self.transform.sample(rng, lq.shape[0], lq.shape[1])
         except DataError as err:
             raise DataError(f"{pair.lq}: {err}") from err
+        masks, mask_params = self._masks(index, pair, lq, gt, params)
         out = {
             "lq": to_tensor(self.transform.apply(params, lq)),
             "gt": to_tensor(self.transform.apply(params, gt)),
@@ -79,14 +82,25 @@ class PairedImageDataset(Dataset):
             "index": index,
         }
         if masks is not None:
-            out["masks"] = torch.from_numpy(self.transform.apply(params, masks, channels_first=True))
+            out["masks"] = torch.from_numpy(self.transform.apply(mask_params, masks, channels_first=True))
         return out
 
-    def _masks(self, index: int, pair: Pair, lq: np.ndarray, gt: np.ndarray) -> Optional[np.ndarray]:
+    def _masks(self, index: int, pair: Pair, lq: np.ndarray, gt: np.ndarray, params):
+        """The mask stack and the transform still to apply to it (the crop is done when the
+        provider ranks masks inside the crop window)."""
         if self.prior_provider is None:
-            return None
-        masks = np.asarray(self.prior_provider.masks_for_pair(index, pair, lq, gt), dtype=np.float32)
-        if masks.ndim != 3 or masks.shape[1:] != lq.shape[:2]:
+            return None, params
+        in_window = getattr(self.prior_provider, "ranks_in_window", False)
+        if in_window:
+            window = None if params.size is None else (params.top, params.left, params.size, params.size)
+            masks = self.prior_provider.masks_for_pair(index, pair, lq, gt, window=window)
+            expect = lq.shape[:2] if params.size is None else (params.size, params.size)
+            params = dataclasses.replace(params, size=None)  # cropped already; flips/rotation remain
+        else:
+            masks = self.prior_provider.masks_for_pair(index, pair, lq, gt)
+            expect = lq.shape[:2]
+        masks = np.asarray(masks, dtype=np.float32)
+        if masks.ndim != 3 or masks.shape[1:] != tuple(expect):
             raise DataError(f"{pair.lq}: prior provider returned masks of shape {masks.shape}, expected "
-                            f"(N, {lq.shape[0]}, {lq.shape[1]})")
-        return masks
+                            f"(N, {expect[0]}, {expect[1]})")
+        return masks, params

@@ -88,10 +88,24 @@ class PriorsConfig(StrictModel):
     sam: SAMConfig = Field(default_factory=SAMConfig)
     offline: OfflineSegmenterConfig = Field(default_factory=OfflineSegmenterConfig)
     world: WorldSegmenterConfig = Field(default_factory=WorldSegmenterConfig)
-    encoding: Literal["channels", "gray", "label", "boundary"] = Field(
+    encoding: Literal["channels", "gray", "label", "boundary", "region_mean", "region_label"] = Field(
         "channels",
         description="channels: N binary masks by area (largest first); gray: one gray-coded channel "
-        "(SAM-Deblur style); label: integer map; boundary: mask edges",
+        "(SAM-Deblur style); label: integer map; boundary: mask edges; region_mean: I1's mean color over "
+        "each region of constant mask membership (3 channels); region_label: those regions ranked by area. "
+        "boundary, region_mean and region_label do not depend on the order of the masks",
     )
     num_masks: int = Field(16, ge=1, description="N, channels kept (padding with zeros)")
+    select: Literal["crop", "image"] = Field(
+        "crop",
+        description="crop: the N largest masks inside each training crop (from the image's crop_candidates "
+        "largest); image: the N largest of the whole image, then cropped (many channels then miss a small "
+        "crop or cover all of it)",
+    )
+    crop_candidates: int = Field(
+        64, ge=0, description="select: crop: masks of the whole image (largest first) a crop chooses from; 0: all"
+    )
+    drop_full_masks: bool = Field(
+        True, description="select: crop: a mask covering the whole crop (a constant channel) is not chosen"
+    )
     cache_dir: Optional[str] = Field(None, description="mask cache (default ~/.cache/samdistill/masks)")

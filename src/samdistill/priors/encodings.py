@@ -15,15 +15,24 @@ carries that `(N, H, W)` stack (cropped/flipped with the image), and `encode` tu
   image has. SAM-Deblur and SAM-dehaze feed such a single gray-coded map.
 - ``boundary``: one channel, 1 where a pixel differs from one of its 4-neighbours (inside the
   image) in membership of any mask, else 0. Both pixels along an edge are marked.
+- ``region_mean`` (3 channels, needs the image, I1 in SAM4IR) and ``region_label`` (1 channel):
+  see `priors/region_maps.py`.
+
+``boundary``, ``region_mean`` and ``region_label`` do not depend on the order of the masks in the
+stack; ``channels``, ``gray`` and ``label`` do (a mask's channel or level is its area rank).
 """
 from __future__ import annotations
+
+from typing import Optional
 
 import numpy as np
 import torch
 
 from samdistill.priors.maskset import MaskSet
+from samdistill.priors.region_maps import region_label, region_mean
 
-ENCODINGS = ("channels", "gray", "label", "boundary")
+ENCODINGS = ("channels", "gray", "label", "boundary", "region_mean", "region_label")
+ORDER_FREE = ("boundary", "region_mean", "region_label")
 
 
 def to_channels(maskset: MaskSet, n: int) -> np.ndarray:
@@ -42,16 +51,23 @@ def to_channels(maskset: MaskSet, n: int) -> np.ndarray:
 def encoded_channels(kind: str, n: int) -> int:
     """Channels `encode(stack_with_n_masks, kind)` produces."""
     _check_kind(kind)
-    return n if kind == "channels" else 1
+    return {"channels": n, "region_mean": 3}.get(kind, 1)
 
 
-def encode(stack: torch.Tensor, kind: str) -> torch.Tensor:
-    """`(B, N, H, W)` mask stack -> `(B, C, H, W)` float prior input (see the module doc)."""
+def encode(stack: torch.Tensor, kind: str, image: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """`(B, N, H, W)` mask stack -> `(B, C, H, W)` float prior input (see the module doc).
+    `image`: `(B, 3, H, W)`, needed by ``region_mean``."""
     _check_kind(kind)
     if stack.ndim != 4:
         raise ValueError(f"mask stack must be (B, N, H, W), got shape {tuple(stack.shape)}")
     if kind == "channels":
         return stack
+    if kind == "region_mean":
+        if image is None:
+            raise ValueError("mask encoding 'region_mean' needs the image whose colors it averages")
+        return region_mean(stack, image)
+    if kind == "region_label":
+        return region_label(stack, _float_dtype(stack))
     if kind == "label":
         return label_map(stack)
     if kind == "gray":

@@ -4,6 +4,9 @@ Lookup order: in-memory LRU of encoded stacks (the same image is read every epoc
 mask cache -> the segmenter (then stored in the cache). Every process (DataLoader worker, rank)
 has its own LRU and builds its own segmenter lazily on first use; the only shared state is the
 file cache, whose writes are atomic.
+
+With `priors.select: crop` (see `priors/selection.py`) the dataset passes its crop window and
+the provider picks the N largest masks *inside* it from the image's `crop_candidates` largest.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from samdistill.priors.cache import MaskCache, image_hash
 from samdistill.priors.config import PriorsConfig
 from samdistill.priors.encodings import to_channels
 from samdistill.priors.maskset import MaskSet
+from samdistill.priors.selection import PackedCandidates, Window, select_in_window
 from samdistill.priors.segmenter import Segmenter, build_segmenter, check_image
 
 Source = Literal["lq", "gt", "restored"]
@@ -30,9 +34,11 @@ class PriorProvider:
         source: Source = "lq",
         cache: Optional[MaskCache] | bool = True,
         lru_size: int = 256,
+        lru_bytes: int = 256 << 20,
     ):
         """`cache`: True (the configured `priors.cache_dir`), a `MaskCache`, or False (no disk cache).
-        `lru_size`: decoded stacks kept in memory per process (0 disables)."""
+        `lru_size` / `lru_bytes`: bit-packed stacks or crop candidates kept in memory per process
+        (0 disables)."""
         if source not in SOURCES:
             raise ValueError(f"prior source must be one of {', '.join(SOURCES)}, got {source!r}")
         self.cfg = priors_cfg or PriorsConfig()
@@ -43,13 +49,19 @@ class PriorProvider:
         if cache is True:
             cache = MaskCache(self.cfg.cache_dir)
         self.cache: Optional[MaskCache] = cache or None
-        self.lru_size = lru_size
-        self._lru: OrderedDict[tuple, tuple[np.ndarray, tuple[int, ...]]] = OrderedDict()
+        self.lru_size, self.lru_bytes = lru_size, lru_bytes
+        self._lru: OrderedDict[tuple, Any] = OrderedDict()
+        self._lru_used = 0
         self.stats = {"lru_hits": 0, "cache_hits": 0, "computed": 0}
 
     @property
     def num_masks(self) -> int:
         return self.cfg.num_masks
+
+    @property
+    def ranks_in_window(self) -> bool:
+        """True: `masks_for_pair` takes the crop window and ranks masks inside it."""
+        return self.cfg.select == "crop"
 
     @property
     def segmenter(self) -> Segmenter:
@@ -74,16 +86,35 @@ class PriorProvider:
         image = check_image(image)
         key = image_hash(image)
         lru_key = (key, self.num_masks)
-        hit = self._lru.get(lru_key)
+        hit = self._recall(lru_key)
         if hit is not None:
-            self._lru.move_to_end(lru_key)
-            self.stats["lru_hits"] += 1
             packed, shape = hit
             return np.unpackbits(packed, count=int(np.prod(shape))).reshape(shape).astype(np.float32)
         # Only the N largest masks are decoded from the cache (the offline segmenter stores hundreds).
         stack = to_channels(self._masks(image, key, top=self.num_masks, reference=reference), self.num_masks)
-        self._remember(lru_key, stack)
+        # Bit-packed: 16 masks of 512x512 take 0.5 MB instead of 16 MB as float32.
+        packed = np.packbits(stack.astype(bool))
+        self._remember(lru_key, (packed, stack.shape), packed.nbytes)
         return stack
+
+    def candidates_for(self, image: np.ndarray, reference: Optional[np.ndarray] = None) -> PackedCandidates:
+        """The image's `priors.crop_candidates` largest masks (0: all), packed, LRU-cached."""
+        image = check_image(image)
+        key = image_hash(image)
+        k = self.cfg.crop_candidates
+        lru_key = (key, "candidates", k)
+        hit = self._recall(lru_key)
+        if hit is not None:
+            return hit
+        cands = PackedCandidates(self._masks(image, key, top=k or None, reference=reference), k)
+        self._remember(lru_key, cands, cands.nbytes)
+        return cands
+
+    def stack_in_window(self, image: np.ndarray, window: Optional[Window],
+                        reference: Optional[np.ndarray] = None) -> np.ndarray:
+        """`(N, h, w)` float32: the N largest masks inside `window` (None: the whole image)."""
+        return select_in_window(self.candidates_for(image, reference), window, self.num_masks,
+                                self.cfg.drop_full_masks)
 
     def _masks(self, image: np.ndarray, key: Optional[str], top: Optional[int],
                reference: Optional[np.ndarray] = None) -> MaskSet:
@@ -117,22 +148,37 @@ class PriorProvider:
             "overrides image_for_source"
         )
 
-    def masks_for_pair(self, index: int, pair: Any, lq_img: np.ndarray, gt_img: np.ndarray) -> np.ndarray:
-        """What `PairedImageDataset` calls with the full-resolution pair: `(N, H, W)` float32."""
-        return self.stack_for(self.image_for_source(index, lq_img, gt_img), reference=gt_img)
+    def masks_for_pair(self, index: int, pair: Any, lq_img: np.ndarray, gt_img: np.ndarray,
+                       window: Optional[Window] = None) -> np.ndarray:
+        """What `PairedImageDataset` calls with the full-resolution pair: `(N, H, W)` float32, or
+        with `window` (`ranks_in_window`) `(N, h, w)`: the masks ranked inside the crop."""
+        image = self.image_for_source(index, lq_img, gt_img)
+        if self.ranks_in_window:
+            return self.stack_in_window(image, window, reference=gt_img)
+        if window is not None:
+            raise ValueError("priors.select is 'image': masks are chosen before the crop, pass no window")
+        return self.stack_for(image, reference=gt_img)
 
-    def _remember(self, lru_key: tuple, stack: np.ndarray) -> None:
-        if self.lru_size <= 0:
+    def _recall(self, lru_key: tuple) -> Any:
+        hit = self._lru.get(lru_key)
+        if hit is not None:
+            self._lru.move_to_end(lru_key)
+            self.stats["lru_hits"] += 1
+            return hit[0]
+        return None
+
+    def _remember(self, lru_key: tuple, value: Any, nbytes: int) -> None:
+        if self.lru_size <= 0 or nbytes > self.lru_bytes:
             return
-        # Bit-packed: 16 masks of 512x512 take 0.5 MB instead of 16 MB as float32.
-        self._lru[lru_key] = (np.packbits(stack.astype(bool)), stack.shape)
-        while len(self._lru) > self.lru_size:
-            self._lru.popitem(last=False)
+        self._lru[lru_key] = (value, nbytes)
+        self._lru_used += nbytes
+        while len(self._lru) > self.lru_size or self._lru_used > self.lru_bytes:
+            self._lru_used -= self._lru.popitem(last=False)[1][1]
 
     def __getstate__(self) -> dict:
         # Sent to DataLoader workers: each starts with an empty LRU and zeroed counters.
         state = self.__dict__.copy()
-        state["_lru"] = OrderedDict()
+        state["_lru"], state["_lru_used"] = OrderedDict(), 0
         if self._owns_segmenter:
             state["_segmenter"] = None
         state["stats"] = dict.fromkeys(self.stats, 0)

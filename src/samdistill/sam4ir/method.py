@@ -80,7 +80,7 @@ class SAM4IRMethod(Method):
         run = (lambda: self.reconstruct(self.ir2, src, gt)) if gt is not None else (lambda: self.ir2(src))
         if self.spf is None:
             return run()
-        with self.spf.priors(i1, encode(masks, self.encoding)):
+        with self.spf.priors(i1, encode(masks, self.encoding, image=i1)):
             return run()
 
     def forward(self, batch: dict) -> StepOutput:
