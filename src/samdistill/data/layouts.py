@@ -60,11 +60,16 @@ def validate_pairs(pairs: list[Pair], cfg: Optional[DatasetConfig] = None, check
                    full_decode: bool = False) -> tuple[list[Pair], list[str]]:
     """(good pairs, every problem). Problems: unmatched LQ/GT, duplicate names, unreadable files,
     LQ/GT size mismatch. ``full_decode`` decodes every pixel (catches truncation) instead of
-    reading headers only."""
+    reading headers only: in parallel, cached per dataset root (``data.decode_check``)."""
     scan_problems = getattr(pairs, "scan_problems", None)
     if scan_problems is None:
         scan_problems = find_pairs(cfg).scan_problems if cfg is not None else []
     sizes: dict[Path, tuple[int, int] | str] = {}
+    if check_images and full_decode:
+        from samdistill.data.decode_check import cache_file_for, decode_check
+
+        cache = cache_file_for(dataset_root(cfg), cfg.cache_dir) if cfg is not None else None
+        sizes.update(decode_check([path for p in pairs for path in (p.lq, p.gt)], cache))
     good, problems = check_items(pairs, lambda p: p.name, lambda p: p.lq,
                                  (lambda p: _image_problem(p, sizes, full_decode)) if check_images else None)
     return good, list(scan_problems) + problems

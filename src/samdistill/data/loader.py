@@ -15,6 +15,20 @@ from samdistill.data.paired import PairedImageDataset, PairPriorProvider
 MIN_ITEMS_PER_EPOCH = 1000
 
 
+class ValidationPairs(PairedImageDataset):
+    """Validation never stops a run: a pair that cannot be read (damaged after the decode check)
+    becomes a 1x1 placeholder carrying ``read_error`` (the message names the file), which the
+    trainer reports once and leaves out of the scores."""
+
+    def __getitem__(self, item: int) -> dict:
+        try:
+            return super().__getitem__(item)
+        except DataError as err:
+            index = item % len(self.pairs)
+            return {"lq": torch.zeros(3, 1, 1), "gt": torch.zeros(3, 1, 1), "name": self.pairs[index].name,
+                    "index": index, "read_error": str(err)}
+
+
 def build_dataloader(ds_cfg: DatasetConfig, data_cfg: DataConfig, train: bool,
                      prior_provider: Optional[PairPriorProvider] = None, seed: int = 0) -> DataLoader:
     """Train: ``crop_size`` crops, augmentation, shuffle from ``seed``, ``drop_last``.
@@ -22,9 +36,9 @@ def build_dataloader(ds_cfg: DatasetConfig, data_cfg: DataConfig, train: bool,
     if not train and data_cfg.val_limit is not None:
         limit = min(data_cfg.val_limit, ds_cfg.limit or data_cfg.val_limit)
         ds_cfg = ds_cfg.model_copy(update={"limit": limit})
-    pairs = resolve_pairs(ds_cfg)
+    pairs = resolve_pairs(ds_cfg, full_decode=True)  # a damaged file fails (or is skipped) now, not at step N
     if not train:
-        dataset = PairedImageDataset(ds_cfg, prior_provider=prior_provider, seed=seed, pairs=pairs)
+        dataset = ValidationPairs(ds_cfg, prior_provider=prior_provider, seed=seed, pairs=pairs)
         return DataLoader(dataset, batch_size=1, shuffle=False, num_workers=data_cfg.num_workers)
     repeat = data_cfg.repeat or max(1, math.ceil(MIN_ITEMS_PER_EPOCH / len(pairs)))
     dataset = PairedImageDataset(ds_cfg, crop_size=data_cfg.crop_size, augment=data_cfg.augment,

@@ -6,6 +6,11 @@ get the epoch too), so a resumed run skips the batches already consumed in the c
 restores every process's RNG states and ends with exactly the weights of an uninterrupted run
 (with `train.deterministic: true`; on CUDA that also needs CUBLAS_WORKSPACE_CONFIG, set here
 before the first cuBLAS call). Only the main process writes files.
+
+Work is never lost to an error or Ctrl-C: the state at the end of each complete step (weights are
+untouched until the next optimizer update; RNG and logging window are captured then) is written
+as a regular `step_N` checkpoint when anything stops the loop (`engine.failure` words the message
+and names the offending file of a data error). A validation cut short is run again on resume.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from samdistill.engine.artifact import save_model_artifact
 from samdistill.engine.checkpoint import (capture_rng_state, latest_checkpoint, load_checkpoint,
                                           load_method_state, load_optimizer_state,
                                           method_state_for_checkpoint, restore_rng_state, save_checkpoint)
+from samdistill.engine.failure import describe_failure, stop_message
 from samdistill.engine.optim import apply_lr, build_optimizer
 from samdistill.methods.base import Method
 from samdistill.metrics.psnr_ssim import json_safe
@@ -84,6 +90,10 @@ class Trainer:
         self._saved_step = -1
         self._window: dict[str, float] = {}
         self._window_count = 0
+        self._good: dict[str, Any] | None = None  # the last complete step, for a checkpoint after a failure
+        self._pending_validation = False
+        self._batch_names: list[str] = []
+        self._unreadable_val: set[str] = set()
 
     # ------------------------------------------------------------------ public
     @property
@@ -108,7 +118,11 @@ class Trainer:
                 self.accelerator.init_trackers("tensorboard")
             if resume:
                 self._resume()
-            self._loop()
+            try:
+                self._loop()
+                self._final_validation()
+            except BaseException as err:
+                self._stop(err)
             return self._finish()
         finally:
             torch.use_deterministic_algorithms(was_deterministic)
@@ -123,6 +137,7 @@ class Trainer:
                    disable=not (self.is_main and self.tc.progress))
         while self.step < self.tc.steps:
             for batch in self._epoch_batches():
+                self._batch_names = [str(n) for n in batch.get("name", [])] if isinstance(batch, dict) else []
                 self._train_step(batch)
                 self.step += 1
                 self.batch_in_epoch += 1
@@ -160,6 +175,9 @@ class Trainer:
     def _restore_rng(self) -> None:
         restore_rng_state(self._pending_rng)
         self._pending_rng = None
+        if self._pending_validation:  # the checkpoint was written while this validation ran
+            self._pending_validation = False
+            self.validate()
 
     def _train_step(self, batch: dict) -> None:
         self.method.on_step_start(self.step, self)
@@ -170,6 +188,7 @@ class Trainer:
         logs = dict(out.logs, lr=lr)
         if self.tc.grad_clip is not None:
             logs.update(self._clip_gradients())
+        self._good = None  # from here until the step is counted, weights and state disagree
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         logs.setdefault("loss", float(out.loss.detach()))
@@ -190,10 +209,19 @@ class Trainer:
         step, tc = self.step, self.tc
         if step % tc.log_every == 0 or step == tc.steps:
             self._log(bar)
-        if tc.val_every and step % tc.val_every == 0 and step < tc.steps:
+        validate_now = bool(tc.val_every and step % tc.val_every == 0 and step < tc.steps)
+        self._mark_good(pending_validation=validate_now)
+        if validate_now:
             self.validate()
+            self._mark_good(pending_validation=False)  # validation drew from the RNG
         if tc.save_every and step % tc.save_every == 0 and step < tc.steps:
             self.save()
+
+    def _mark_good(self, pending_validation: bool) -> None:
+        """Remember what a checkpoint of the step just completed holds besides the weights."""
+        self._good = {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+                      "rng": capture_rng_state(), "sums": dict(self._window), "count": self._window_count,
+                      "pending_validation": pending_validation}
 
     def _log(self, bar: tqdm) -> None:
         if not self._window_count:
@@ -222,7 +250,12 @@ class Trainer:
         was_training = method.training
         method.eval()
         for batch in self.val_loader:
-            validator.update(method, batch, self.accelerator)
+            errors = batch.get("read_error") if isinstance(batch, dict) else None
+            if errors:
+                self._report_unreadable(errors)
+                getattr(validator, "skip", lambda *a: None)(batch, self.accelerator)
+            else:
+                validator.update(method, batch, self.accelerator)
         method.train(was_training)
         record: dict[str, Any] = {"step": self.step, **validator.compute()}
         self.val_history.append(record)
@@ -230,6 +263,13 @@ class Trainer:
                               if k != "step" and isinstance(v, (int, float))}, step=self.step)
         self._write_histories()
         return record
+
+    def _report_unreadable(self, errors: list[str]) -> None:
+        """Once per file and run: a validation image that became unreadable after the decode check."""
+        for error in errors:
+            if error and error not in self._unreadable_val:
+                self._unreadable_val.add(error)
+                logger.warning("validation: skipping an image that cannot be read: %s", error)
 
     # ------------------------------------------------------------------ checkpoints
     def save(self) -> Path | None:
@@ -241,15 +281,43 @@ class Trainer:
         path = None
         if self.is_main:
             rng_states = [r.pop("rng") for r in per_rank]
-            extra = {"epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch, "log_windows": per_rank,
-                     "num_processes": self.accelerator.num_processes, "config_hash": config_hash(self.cfg),
-                     "scheduler": {"kind": "lr_factor(step)", "lr": [g["lr"] for g in self.optimizer.param_groups]}}
-            state = method_state_for_checkpoint(self.method, self.method.frozen_prefixes())
-            path = save_checkpoint(self.output_dir, self.step, state, self.optimizer.state_dict(), rng_states, extra)
-            self._write_histories()
+            path = self._write_checkpoint(self.step, self.epoch, self.batch_in_epoch, rng_states, per_rank)
         self._saved_step = self.step
         self.accelerator.wait_for_everyone()
         return path
+
+    def _write_checkpoint(self, step: int, epoch: int, batch_in_epoch: int, rng_states: list[dict],
+                          windows: list[dict], **extra: Any) -> Path:
+        meta = {"epoch": epoch, "batch_in_epoch": batch_in_epoch, "log_windows": windows,
+                "num_processes": self.accelerator.num_processes, "config_hash": config_hash(self.cfg),
+                "scheduler": {"kind": "lr_factor(step)", "lr": [g["lr"] for g in self.optimizer.param_groups]},
+                **extra}
+        state = method_state_for_checkpoint(self.method, self.method.frozen_prefixes())
+        path = save_checkpoint(self.output_dir, step, state, self.optimizer.state_dict(), rng_states, meta)
+        self._write_histories()
+        return path
+
+    def _stop(self, err: BaseException) -> None:
+        """Save the last complete step (no collective calls: other processes may not have failed),
+        say where it is, and re-raise (a data error from a loader worker as a one-line DataError)."""
+        failure = describe_failure(err, self._batch_names)
+        path, good = None, self._good
+        if self.is_main:
+            try:
+                if good is not None and (good["step"] != self._saved_step or good["pending_validation"]):
+                    path = self._write_checkpoint(
+                        good["step"], good["epoch"], good["batch_in_epoch"], [good["rng"]],
+                        [{"sums": good["sums"], "count": good["count"]}], stopped_by=failure.text,
+                        pending_validation=good["pending_validation"])
+                else:
+                    path = latest_checkpoint(self.output_dir)
+            except Exception as save_err:  # noqa: BLE001 - report the original error, not this one
+                logger.error("could not save the last good state: %s", save_err)
+            logger.error(stop_message(err, failure, good["step"] if good else self._saved_step, path,
+                                      self.accelerator.num_processes))
+        if failure.replacement is not None:
+            raise failure.replacement from err
+        raise err
 
     def _resume(self) -> None:
         path = latest_checkpoint(self.output_dir)
@@ -263,6 +331,7 @@ class Trainer:
         meta = ckpt.meta
         self.step, self.epoch, self.batch_in_epoch = ckpt.step, int(meta["epoch"]), int(meta["batch_in_epoch"])
         self._saved_step = self.step
+        self._pending_validation = bool(meta.get("pending_validation")) and self.val_loader is not None
         if meta.get("config_hash") != config_hash(self.cfg) and self.is_main:
             logger.warning("%s: resuming with a different config than the checkpoint's; the result "
                            "will not equal an uninterrupted run", path)
@@ -278,9 +347,15 @@ class Trainer:
         self.val_history = read_history(self.output_dir / "val_history.json", self.step)
 
     # ------------------------------------------------------------------ end of training
-    def _finish(self) -> dict[str, Any]:
+    def _final_validation(self) -> None:
         if self.val_loader is not None and (not self.val_history or self.val_history[-1]["step"] != self.step):
+            if self._good is not None:
+                self._good["pending_validation"] = True
             self.validate()
+            if self._good is not None:
+                self._good["pending_validation"] = False
+
+    def _finish(self) -> dict[str, Any]:
         if self._saved_step != self.step:
             self.save()
         if self.is_main:

@@ -1,7 +1,9 @@
 """What a validation pass scores: restoration (PSNR/SSIM) or segmentation (one confusion matrix).
 
 The trainer asks the method for its validator (`Method.validator(eval_cfg)`); restoration methods
-keep the default. A validator sees every validation batch on every process and reduces across
+keep the default. A batch whose image could not be read (`read_error`, see
+`data.loader.ValidationPairs`) goes to `skip` instead of `update`, so that every process still
+takes part in each gather. A validator sees every validation batch on every process and reduces across
 processes itself (`accelerator.gather_for_metrics` drops the duplicates a distributed sampler
 pads the last batch with). The engine knows which numbers to log, never what produced them.
 """
@@ -17,6 +19,8 @@ from samdistill.metrics.psnr_ssim import mean_value, psnr_torch, ssim_torch
 class Validator(Protocol):
     def update(self, method: Any, batch: dict, accelerator: Any) -> None: ...
 
+    def skip(self, batch: dict, accelerator: Any) -> None: ...
+
     def compute(self) -> dict[str, Any]: ...
 
 
@@ -25,7 +29,7 @@ class RestorationValidator:
 
     def __init__(self, eval_cfg: Any):
         self.ev = eval_cfg
-        self.scores: dict[str, list[torch.Tensor]] = {}
+        self.scores: dict[str, list[torch.Tensor]] = {}  # rows (psnr, ssim, 1 = scored / 0 = skipped)
 
     def update(self, method: Any, batch: dict, accelerator: Any) -> None:
         with accelerator.autocast():
@@ -34,17 +38,28 @@ class RestorationValidator:
         for key, pred in outputs.items():
             pred = pred.float().clamp(0, 1)
             per_image = torch.stack([psnr_torch(pred, gt, self.ev.crop_border, self.ev.y_channel),
-                                     ssim_torch(pred, gt, self.ev.crop_border, self.ev.y_channel)], dim=1)
+                                     ssim_torch(pred, gt, self.ev.crop_border, self.ev.y_channel),
+                                     torch.ones(len(gt), device=gt.device)], dim=1)
             self.scores.setdefault(key, []).append(accelerator.gather_for_metrics(per_image).cpu())
+
+    def skip(self, batch: dict, accelerator: Any) -> None:
+        """Unscored rows for an unreadable image (the outputs seen so far, IR1's at least)."""
+        rows = torch.zeros(len(batch["gt"]), 3, device=batch["gt"].device)
+        for key in self.scores or {"": None}:
+            self.scores.setdefault(key, []).append(accelerator.gather_for_metrics(rows).cpu())
 
     def compute(self) -> dict[str, Any]:
         record: dict[str, Any] = {}
         for key, chunks in self.scores.items():
             table = torch.cat(chunks)
+            table = table[table[:, 2] > 0]
             prefix = f"{key}_" if key else ""
             record[f"{prefix}psnr"] = mean_value(table[:, 0].tolist())
             record[f"{prefix}ssim"] = mean_value(table[:, 1].tolist())
-        record["images"] = int(torch.cat(self.scores[""]).shape[0]) if "" in self.scores else 0
+        main = torch.cat(self.scores[""]) if "" in self.scores else torch.zeros(0, 3)
+        record["images"] = int((main[:, 2] > 0).sum())
+        if (main[:, 2] == 0).any():
+            record["skipped_images"] = int((main[:, 2] == 0).sum())
         return record
 
 
