@@ -171,3 +171,18 @@ def test_compare_folders_pairs_rain200_ddn_and_sidd_names(tmp_path: Path) -> Non
     assert by_pattern["count"] == 1
     with pytest.raises(DataError, match="group"):
         compare_folders(tmp_path / "rain200" / "pred", tmp_path / "rain200" / "gt", pattern=r"x2")
+
+
+def test_csv_export_has_one_row_per_image_with_the_json_values(pairs, tmp_path: Path, scaled_net) -> None:
+    import csv
+
+    report = evaluate_model(scaled_net(0.9), pairs, EvalConfig(save_images=True), save_dir=tmp_path / "ev",
+                            progress=False)
+    with (tmp_path / "ev" / "metrics.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["name"] for r in rows] == [r["name"] for r in report["images"]]
+    for row, expected in zip(rows, report["images"]):
+        for key in ("psnr", "ssim", "input_psnr", "input_ssim"):
+            assert float(row[key]) == pytest.approx(expected[key], rel=1e-12)
+        assert row["restored_path"] == str(tmp_path / "ev" / f"{expected['name']}.png")
+        assert Path(row["restored_path"]).is_file() and row["lq_path"] == expected["lq_path"]

@@ -1,9 +1,11 @@
 """Score a network on paired data, or score two folders of images against each other.
 
 Both write the same kind of report: `metrics.json` (per-image list + means; PSNR of identical
-images is inf, written as the string "inf") and `metrics.md` (a Markdown table). A model
-evaluation also scores the degraded input against the ground truth, so every report shows the
-baseline a restoration has to beat.
+images is inf, written as the string "inf"), `metrics.md` (a Markdown table) and `metrics.csv` (one
+row per image, the per-image columns of the JSON). A model evaluation also scores the degraded input
+against the ground truth, so every report shows the baseline a restoration has to beat.
+PSNR/SSIM go through `metrics.pair_scores.PairScorer` (on the model's device: batched torch on CUDA,
+numpy/scipy with the ground truth's statistics shared by the restored and the input image on CPU).
 """
 from __future__ import annotations
 
@@ -20,16 +22,21 @@ from tqdm import tqdm
 
 from samdistill.data.errors import DataError
 from samdistill.metrics.config import EvalConfig
+from samdistill.metrics.pair_scores import PairScorer
 from samdistill.metrics.psnr_ssim import json_safe, mean_value, psnr, ssim
 
 MODEL_KEYS = ("psnr", "ssim", "input_psnr", "input_ssim")
+# per-image segmentation scores of the restored, input and ground-truth images (inference/downstream.py)
+DOWNSTREAM_KEYS = ("seg_miou", "seg_acc", "input_seg_miou", "input_seg_acc", "gt_seg_miou", "gt_seg_acc")
 FOLDER_KEYS = ("psnr", "ssim")
 LPIPS_KEYS = ("lpips", "input_lpips")
 
 
 def report_keys(report: dict) -> tuple[str, ...]:
-    """The per-image columns of a model report: PSNR/SSIM, plus LPIPS when it was measured."""
-    return MODEL_KEYS + (LPIPS_KEYS if "lpips_net" in report else ())
+    """The per-image columns of a model report: PSNR/SSIM, plus LPIPS when it was measured, plus the
+    per-image downstream segmentation scores when a segmenter was run."""
+    return (MODEL_KEYS + (LPIPS_KEYS if "lpips_net" in report else ())
+            + (DOWNSTREAM_KEYS if "downstream" in report else ()))
 
 
 def _to_hwc(t: torch.Tensor) -> np.ndarray:
@@ -61,45 +68,52 @@ def _model_device(model: nn.Module) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
-def score_pair(pred: np.ndarray, gt: np.ndarray, eval_cfg: EvalConfig, name: str) -> tuple[float, float]:
-    """(PSNR, SSIM) with the config's conventions; errors name the image."""
+def _lpips_against(metric: Any, gt: np.ndarray, preds: list[np.ndarray], name: str) -> list[float]:
+    """LPIPS of several predictions against one ground truth, in one batch."""
+    def chw(img: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32)).permute(2, 0, 1)
+
+    a = torch.stack([chw(p) for p in preds])
+    b = chw(gt)[None].expand_as(a)
     try:
-        return (psnr(pred, gt, eval_cfg.crop_border, eval_cfg.y_channel),
-                ssim(pred, gt, eval_cfg.crop_border, eval_cfg.y_channel))
+        return [float(v) for v in metric.lpips(a, b)]
     except ValueError as err:
         raise DataError(f"{name}: {err}") from None
 
 
-def _lpips_pair(metric: Any, pred: np.ndarray, gt: np.ndarray, name: str) -> float:
-    a = torch.from_numpy(np.ascontiguousarray(pred, dtype=np.float32)).permute(2, 0, 1)
-    b = torch.from_numpy(np.ascontiguousarray(gt, dtype=np.float32)).permute(2, 0, 1)
+def _score_set(scorer: PairScorer, gt: np.ndarray, preds: dict[str, np.ndarray], name: str) -> dict:
     try:
-        return float(metric.lpips(a, b)[0])
+        return scorer.score(gt, preds)
     except ValueError as err:
         raise DataError(f"{name}: {err}") from None
 
 
 def evaluate_model(model: nn.Module, dataset_or_pairs: Any, eval_cfg: EvalConfig,
                    save_dir: str | Path | None = None, save_images: bool | None = None,
-                   progress: bool = True, fid: Any = None, lpips: Any = None) -> dict:
+                   progress: bool = True, fid: Any = None, lpips: Any = None, downstream: Any = None) -> dict:
     """Restore every pair, score restored and input images against GT; returns the report dict.
 
     The report: {"count", "y_channel", "crop_border", "tile", "images": [{"name", "psnr", "ssim",
-    "input_psnr", "input_ssim", "lq_path", "gt_path"}...], "mean": {...}} (means are inf if
-    any image is identical to its GT). With `save_dir`, writes metrics.json and metrics.md there,
-    and the restored images as {name}.png when `save_images` (default: eval_cfg.save_images).
+    "input_psnr", "input_ssim", "lq_path", "gt_path"[, "label_path"][, "restored_path"]}...],
+    "mean": {...}} (means are inf if any image is identical to its GT). With `save_dir`, writes
+    metrics.json, metrics.md and metrics.csv there, and the restored images as {name}.png when
+    `save_images` (default: eval_cfg.save_images; their paths go into the rows as "restored_path").
 
     Optional perceptual metrics, on the full images (no crop border, RGB):
     - `lpips`: a `metrics.lpips.LPIPS`; adds per-image "lpips" / "input_lpips", their means, and
       "lpips_net" to the report.
     - `fid`: a `metrics.fid.InceptionFeatures`; adds "fid": {"restored": FID(restored set, GT set),
       "input": FID(input set, GT set), "resize", "mode", "count", "weights", "notes"}.
+    - `downstream`: an `inference.downstream.DownstreamScorer`; segments the restored, input and
+      ground-truth images, adds per-image "seg_miou"/"seg_acc" columns (with "input_"/"gt_" twins)
+      and a "downstream" section (dataset-level IoU per class, mIoU, pixel accuracy, Dice of each).
     """
     from samdistill.data.io import write_image
     from samdistill.inference.restore import restore_image
 
     save_images = eval_cfg.save_images if save_images is None else save_images
     device, was_training = _model_device(model), model.training
+    scorer = PairScorer(eval_cfg.crop_border, eval_cfg.y_channel, device)
     model.eval()
     rows = []
     collect = None
@@ -110,20 +124,22 @@ def evaluate_model(model: nn.Module, dataset_or_pairs: Any, eval_cfg: EvalConfig
         for name, lq, gt, paths in tqdm(samples, total=len(dataset_or_pairs), desc="eval", unit="img",
                                         disable=not progress):
             restored = restore_image(model, lq, device, eval_cfg.tile, eval_cfg.tile_overlap)
-            out_psnr, out_ssim = score_pair(restored, gt, eval_cfg, name)
-            in_psnr, in_ssim = score_pair(lq, gt, eval_cfg, name)
-            row = {"name": name, "psnr": out_psnr, "ssim": out_ssim, "input_psnr": in_psnr, "input_ssim": in_ssim}
+            scores = _score_set(scorer, gt, {"restored": restored, "input": lq}, name)
+            row = {"name": name, "psnr": scores["restored"][0], "ssim": scores["restored"][1],
+                   "input_psnr": scores["input"][0], "input_ssim": scores["input"][1]}
             if lpips is not None:
-                row["lpips"] = _lpips_pair(lpips, restored, gt, name)
-                row["input_lpips"] = _lpips_pair(lpips, lq, gt, name)
+                row["lpips"], row["input_lpips"] = _lpips_against(lpips, gt, [restored, lq], name)
+            if downstream is not None:
+                row.update(downstream.add(name, {"restored": restored, "input": lq, "gt": gt}, paths.get("label_path")))
             if collect is not None:
                 for key, img in (("restored", restored), ("input", lq), ("gt", gt)):
                     collect[key].add(img)
-            rows.append({**row, **paths})
             if save_dir is not None and save_images:
                 target = Path(save_dir) / f"{name}.png"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 write_image(target, restored)
+                paths = {**paths, "restored_path": str(target)}
+            rows.append({**row, **paths})
     finally:
         model.train(was_training)
     report = {"count": len(rows), "y_channel": eval_cfg.y_channel, "crop_border": eval_cfg.crop_border,
@@ -133,6 +149,8 @@ def evaluate_model(model: nn.Module, dataset_or_pairs: Any, eval_cfg: EvalConfig
     report["mean"] = _means(rows, report_keys(report))
     if collect is not None:
         report["fid"] = _fid_section(collect, fid)
+    if downstream is not None:
+        report["downstream"] = downstream.section()
     if save_dir is not None:
         write_report(report, save_dir, report_keys(report))
     return report
@@ -268,11 +286,15 @@ def compare_folders(pred_dir: str | Path, gt_dir: str | Path, y_channel: bool = 
 def format_value(key: str, value: float) -> str:
     if isinstance(value, float) and math.isinf(value):
         return "inf"
-    return f"{value:.4f}" if ("ssim" in key or "lpips" in key) else f"{value:.2f}"
+    if value is None:
+        return "n/a"
+    return f"{value:.4f}" if ("ssim" in key or "lpips" in key or "seg_" in key) else f"{value:.2f}"
 
 
 COLUMN_TITLES = {"psnr": "PSNR (dB)", "ssim": "SSIM", "input_psnr": "input PSNR (dB)", "input_ssim": "input SSIM",
-                 "lpips": "LPIPS", "input_lpips": "input LPIPS"}
+                 "lpips": "LPIPS", "input_lpips": "input LPIPS",
+                 "seg_miou": "seg mIoU", "seg_acc": "seg acc", "input_seg_miou": "input seg mIoU",
+                 "input_seg_acc": "input seg acc", "gt_seg_miou": "GT seg mIoU", "gt_seg_acc": "GT seg acc"}
 
 
 def fid_lines(report: dict) -> list[str]:
@@ -310,10 +332,27 @@ def write_json(report: dict, path: str | Path) -> Path:
     return path
 
 
+def write_csv(report: dict, keys: tuple[str, ...], path: str | Path) -> Path:
+    """One row per image: name, the metric columns `keys` (full precision; inf as "inf"), the file paths."""
+    import csv
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    extra = [k for k in ("lq_path", "restored_path", "pred_path", "gt_path", "label_path")
+             if any(k in row for row in report["images"])]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["name", *keys, *extra])
+        for row in report["images"]:
+            writer.writerow([row["name"], *(json_safe(row.get(k, "")) for k in keys), *(row.get(k, "") for k in extra)])
+    return path
+
+
 def write_report(report: dict, out_dir: str | Path, keys: tuple[str, ...]) -> tuple[Path, Path]:
-    """metrics.json + metrics.md in `out_dir` (created)."""
+    """metrics.json + metrics.md + metrics.csv in `out_dir` (created); returns (json, md)."""
     out_dir = Path(out_dir)
     md = out_dir / "metrics.md"
     js = write_json(report, out_dir / "metrics.json")
     md.write_text(markdown_report(report, keys), encoding="utf-8")
+    write_csv(report, keys, out_dir / "metrics.csv")
     return js, md

@@ -160,10 +160,11 @@ def ssim_torch(pred: torch.Tensor, gt: torch.Tensor, crop_border: int = 0,
         raise ValueError(f"SSIM needs at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels, got {tuple(a.shape[-2:])}")
     channels = a.shape[1]
     k1 = torch.as_tensor(gaussian_kernel(), dtype=a.dtype, device=a.device)
-    window = torch.outer(k1, k1).expand(channels, 1, SSIM_WINDOW, SSIM_WINDOW).contiguous()
+    rows = k1.view(1, 1, 1, SSIM_WINDOW).expand(channels, 1, 1, SSIM_WINDOW).contiguous()
+    cols = k1.view(1, 1, SSIM_WINDOW, 1).expand(channels, 1, SSIM_WINDOW, 1).contiguous()
 
-    def filt(x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, window, groups=channels)  # no padding: 'valid' region
+    def filt(x: torch.Tensor) -> torch.Tensor:  # separable (4x fewer operations); no padding: 'valid' region
+        return F.conv2d(F.conv2d(x, rows, groups=channels), cols, groups=channels)
 
     mu_a, mu_b = filt(a), filt(b)
     var_a = filt(a * a) - mu_a ** 2
