@@ -65,10 +65,15 @@ class SPDConfig(StrictModel):
     weight: float = Field(0.005, ge=0, description="lambda_1 (paper Table 6: 0.005)")
     beta: float = Field(1.0, gt=0, description="smooth-L1 transition point (paper: 1)")
     pixel_scale: float = Field(
-        1.0, gt=0,
-        description="intensity scale at which eq. 4 is evaluated: 1 for [0,1] images, 255 for [0,255] "
-        "(the paper does not say; on [0,1] images with beta=1 the loss is quadratic and tiny, on "
-        "[0,255] it is mostly L1 and lambda_1=0.005 becomes a strong term)",
+        255.0, gt=0,
+        description="intensity scale at which eq. 4 is evaluated: 255 (images in [0,255], as RCDNet trains: "
+        "L1-like beyond one gray level, lambda_1=0.005 makes SPD as strong as L1) or 1 ([0,1] images: with "
+        "beta=1 a quadratic whose gradient is ~1e-4 of L1's, SPD does nothing). The paper does not say",
+    )
+    gate: Literal["teacher_closer", "none"] = Field(
+        "teacher_closer",
+        description="teacher_closer: distil only pixels where I2 is closer to GT than I1 (a training-time gate; "
+        "keeps the 255-scale cascade stable); none: every pixel, eq. 4 as printed",
     )
 
 
@@ -123,6 +128,13 @@ class SAM4IRConfig(StrictModel):
         "until then masks come from the LQ image, not from an untrained IR1 (EfficientDerain starts near-black). "
         "null: refresh_every (the first refresh); 0: from the start",
     )
+    restored_refresh: Literal["processes", "workers"] = Field(
+        "processes",
+        description="restored priors: processes: at each refresh the training processes restore and segment the "
+        "set in batches on their accelerator, sharded, and DataLoader workers only read the stored masks; "
+        "workers: every data worker runs IR1 (CPU) and the segmenter on each item it loads",
+    )
+    refresh_batch_size: int = Field(8, ge=1, description="restored_refresh: processes: images per IR1/segmenter batch")
     ir2_input: Literal["restored", "lq"] = Field(
         "restored", description="what IR2 restores: IR1's output (paper's cascade) or the LQ image"
     )

@@ -40,6 +40,9 @@ class SAM4IRMethod(Method):
                                  s.attention, s.resize_mode, s.residual, probe, fusion=s.fusion,
                                  zero_init=s.zero_init, pad_multiple=pad_multiple(self.ir2))
         self.step = 0  # optimizer steps done, set by the engine through on_step_start
+        self.prior_datasets: list = []  # datasets whose priors a refresh makes (build_sam4ir_method)
+        self._refresher = None  # sam4ir/refresh.py's PriorRefresher, built at the first refresh
+        self.last_refresh = None  # its RefreshStats
         self._first_step = True
         self.relation_net = None
         if self.ir2 is not None and cfg.sgr.enabled:
@@ -97,7 +100,8 @@ class SAM4IRMethod(Method):
             logs["loss_ir2"] = float(loss2.detach())
             distill = self.step >= self.cfg.distill_start_step
             if self.cfg.spd.enabled and distill:
-                l_spd = spd_loss(i1, i2, self.cfg.spd.beta, self.cfg.spd.pixel_scale)
+                c = self.cfg.spd
+                l_spd = spd_loss(i1, i2, c.beta, c.pixel_scale, c.gate, gt)
                 total = total + self.cfg.spd.weight * l_spd
                 logs["loss_spd"] = float(l_spd.detach())
             if self.relation_net is not None and distill:
@@ -135,6 +139,10 @@ class SAM4IRMethod(Method):
                 remove_ir1_snapshot(trainer.cfg.output_dir)
         if acc is not None:
             acc.wait_for_everyone()
+        if self.cfg.restored_refresh == "processes":
+            from samdistill.sam4ir.refresh import refresh_priors
+
+            refresh_priors(self, trainer, step, due)
 
     def extra_validation(self, batch: dict) -> dict[str, torch.Tensor]:
         """IR2's output I2 (Table 5 reports f_IR2 too), when the batch carries priors."""
@@ -155,4 +163,6 @@ def build_sam4ir_method(cfg, train_dataset=None, val_dataset=None) -> SAM4IRMeth
         for ds in (train_dataset, val_dataset):
             if ds is not None:
                 ds.prior_provider = provider
+        # what a refresh restores and segments (restored_refresh: processes); not module state
+        method.prior_datasets = [ds for ds in (train_dataset, val_dataset) if ds is not None]
     return method

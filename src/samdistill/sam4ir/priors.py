@@ -8,6 +8,12 @@ Each data-loading process re-reads the snapshot when the content digest in its s
 metadata changes (not its mtime: coarse or copied timestamps would hide a new snapshot) and
 segments IR1's restoration of the full image. The restored pixels change with the snapshot, so
 the content-hashed mask cache never serves masks of an older IR1.
+
+That is `sam4ir.restored_refresh: workers`. With `processes` (the default, `sam4ir/refresh.py`)
+the training processes restore and segment the whole set at each refresh and point
+`priors/restored_masks.json` at the stored masks; the provider then only reads them, keyed by
+(pair, snapshot), and never runs IR1 or the segmenter in a worker. Without such a pointer (no
+refresh yet, or a caller outside training) it falls back to the per-item path above.
 """
 from __future__ import annotations
 
@@ -23,7 +29,10 @@ from safetensors.torch import safe_open
 
 from samdistill.engine.artifact import CheckpointError, atomic_save_file, read_safetensors
 from samdistill.models.registry import create_backbone
+from samdistill.data.errors import DataError
+from samdistill.priors.encodings import to_channels
 from samdistill.priors.provider import PriorProvider
+from samdistill.priors.selection import PackedCandidates, select_in_window
 
 SNAPSHOT_NAME = "priors/ir1_snapshot.safetensors"
 
@@ -31,9 +40,12 @@ SNAPSHOT_NAME = "priors/ir1_snapshot.safetensors"
 class RestoredPriorProvider(PriorProvider):
     """Segments IR1(LQ) with the latest IR1 snapshot (before the first one exists: LQ itself)."""
 
-    def __init__(self, priors_cfg, snapshot: str | Path, backbone: str, backbone_args: dict, **kw):
+    def __init__(self, priors_cfg, snapshot: str | Path, backbone: str, backbone_args: dict,
+                 pointer: Optional[str | Path] = None, **kw):
+        """`pointer`: the refresh's `restored_masks.json` (restored_refresh: processes), or None."""
         super().__init__(priors_cfg, source="restored", **kw)
         self.snapshot = Path(snapshot)
+        self.pointer = Path(pointer) if pointer is not None else None
         self.backbone, self.backbone_args = backbone, dict(backbone_args)
         self._net: Optional[nn.Module] = None
         self._stamp: Optional[str] = None
@@ -61,6 +73,28 @@ class RestoredPriorProvider(PriorProvider):
             y = restore_tensor(net, x)
         # quantize like a saved image: SAM sees what a user would see, and hashes are stable
         return (np.round(y[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255) / 255).astype(np.float32)
+
+    def masks_for_pair(self, index: int, pair, lq_img: np.ndarray, gt_img: np.ndarray, window=None) -> np.ndarray:
+        from samdistill.sam4ir.refresh import pair_key, read_pointer
+
+        current = read_pointer(self.pointer) if self.pointer is not None and pair is not None else None
+        if current is None:
+            return super().masks_for_pair(index, pair, lq_img, gt_img, window=window)
+        key, k = pair_key(pair, current["tag"]), self.cfg.crop_candidates
+        top = k if self.ranks_in_window else self.num_masks
+        lru_key = (key, "stored", top)
+        hit = self._recall(lru_key)
+        if hit is None:
+            maskset = self.cache.get(key, current["fingerprint"], top=top or None)
+            if maskset is None:
+                raise DataError(f"{pair.lq}: no restored masks for IR1 snapshot {current['tag']} (step "
+                                f"{current['step']}) in {self.cache.root}: the refresh did not store them")
+            self.stats["cache_hits"] += 1
+            hit = PackedCandidates(maskset, top) if self.ranks_in_window else to_channels(maskset, self.num_masks)
+            self._remember(lru_key, hit, hit.nbytes)
+        if self.ranks_in_window:
+            return select_in_window(hit, window, self.num_masks, self.cfg.drop_full_masks)
+        return hit.copy()
 
     def __getstate__(self) -> dict:
         state = super().__getstate__()
@@ -108,7 +142,10 @@ def build_prior_provider(cfg, source: Optional[str] = None) -> PriorProvider:
         # restored masks belong to one run's IR1: keep them in the run folder, not the shared cache
         from samdistill.priors.cache import MaskCache
 
+        from samdistill.sam4ir.refresh import MASKS_DIR, POINTER_NAME
+
         out = Path(cfg.output_dir)
+        pointer = out / POINTER_NAME if cfg.sam4ir.restored_refresh == "processes" else None
         return RestoredPriorProvider(cfg.priors, out / SNAPSHOT_NAME, cfg.model.name, cfg.model.args,
-                                     cache=MaskCache(out / "priors" / "masks"))
+                                     pointer=pointer, cache=MaskCache(out / MASKS_DIR))
     return PriorProvider(cfg.priors, source=source)
