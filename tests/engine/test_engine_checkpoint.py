@@ -1,5 +1,6 @@
 """Checkpoint round trip, atomicity (temp folders ignored, keep-last-K) and clear load errors."""
 import json
+from pathlib import Path
 import random
 
 import numpy as np
@@ -97,4 +98,28 @@ def test_corrupt_state_json_and_mismatched_keys(tmp_path):
     meta["optimizer"]["state"]["__intdict__"][0][1]["exp_avg"]["__tensor__"] = "nope"
     (path / "state.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="'nope'.*missing"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("resave", [False, True])
+def test_kill_while_deleting_a_checkpoint_never_leaves_a_partial_step_folder(tmp_path, monkeypatch, resave):
+    """A kill in the middle of removing an old checkpoint (or the one a repeated step replaces):
+    every step_N folder still listed must load."""
+    import samdistill.engine.checkpoint as ck
+
+    method, opt = _trained()
+    for step in (10, 20):
+        _save(tmp_path, step, method, opt)
+
+    def killed_midway(folder, ignore_errors=False):
+        (Path(folder) / "method.safetensors").unlink()  # deletion reached one file, then SIGKILL
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ck.shutil, "rmtree", killed_midway)
+    with pytest.raises(KeyboardInterrupt):
+        _save(tmp_path, 20 if resave else 30, method, opt)
+    monkeypatch.undo()
+    found = list_checkpoints(tmp_path)
+    assert found
+    for _, path in found:
         load_checkpoint(path)

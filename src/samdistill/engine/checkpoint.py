@@ -8,8 +8,9 @@
                                 structure (pointing into optimizer.safetensors), the lr
                                 schedule position, python/numpy RNG states of every process
 
-A checkpoint is written into a hidden temp folder and renamed into place, so `step_*` folders
-are always complete; `latest_checkpoint` ignores anything else.
+A checkpoint is written into a hidden temp folder and renamed into place, and one is deleted by
+renaming it to a hidden name first, so `step_*` folders are always complete whenever the process
+is killed (tests/engine/test_kill_resume.py); `latest_checkpoint` ignores anything else.
 """
 from __future__ import annotations
 
@@ -197,13 +198,20 @@ def save_checkpoint(output_dir: str | Path, step: int, method_state: dict[str, t
     (tmp / "state.json").write_text(json.dumps(meta), encoding="utf-8")  # written last
     respect_umask(tmp, directory=True)
     _fsync_tree(tmp)
-    if final.exists():  # saving the same step again (e.g. the final save right after a resume)
-        shutil.rmtree(final)
+    if final.exists():  # saving the same step again (e.g. after a failure right after a resume)
+        _remove(final)
     os.replace(tmp, final)
     _fsync_tree(root)
     for _, old in list_checkpoints(output_dir)[:-max(1, keep)]:
-        shutil.rmtree(old, ignore_errors=True)
+        _remove(old)
     return final
+
+
+def _remove(folder: Path) -> None:
+    """Hide first, then delete: a kill during the deletion leaves a temp folder, never a partial step_N."""
+    trash = folder.with_name(f"{_TMP_PREFIX}del-{folder.name}-{os.getpid()}")
+    os.replace(folder, trash)
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ load
