@@ -62,11 +62,19 @@ def evaluate(
         if skipped:
             console.print(f"[yellow]note:[/] {skipped}", highlight=False)
         out_dir = out if out is not None else Path(cfg.output_dir) / "eval"
-        report = evaluate_model(model, dataset, cfg.eval, save_dir=out_dir, fid=fid, lpips=lpips)
+        report = evaluate_model(model, dataset, cfg.eval, save_dir=out_dir, fid=fid, lpips=lpips,
+                                meta={"dataset": dataset_meta(cfg.data.val), "checkpoint": str(checkpoint)})
     stdout.print(results_table(report, report_keys(report), f"{checkpoint} on {cfg.data.val.layout}:{cfg.data.val.root or cfg.data.val.name}"))
     for line in fid_lines(report):
         stdout.print(line, highlight=False, markup=False)
-    stdout.print(f"wrote {out_dir / 'metrics.json'} and {out_dir / 'metrics.md'}")
+    stdout.print(f"wrote {out_dir / 'metrics.json'}, metrics.md and metrics.csv")
+
+
+def dataset_meta(ds) -> dict:
+    """What `samdistill compare` groups reports by: "layout:name-or-root-folder/split"."""
+    where = ds.name if ds.layout == "embedded" else Path(ds.root).name
+    return {"label": f"{ds.layout}:{where}/{ds.split}", "layout": ds.layout, "root": ds.root, "name": ds.name,
+            "split": ds.split}
 
 
 def perceptual_metrics(fid_weights: Optional[Path], fid_resize: str, lpips_weights: Optional[str], lpips_net: str,

@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "restore",
     "segment",
     "metrics",
+    "compare",
     "priors",
     "export",
     "convert",

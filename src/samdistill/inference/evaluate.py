@@ -90,7 +90,8 @@ def _score_set(scorer: PairScorer, gt: np.ndarray, preds: dict[str, np.ndarray],
 
 def evaluate_model(model: nn.Module, dataset_or_pairs: Any, eval_cfg: EvalConfig,
                    save_dir: str | Path | None = None, save_images: bool | None = None,
-                   progress: bool = True, fid: Any = None, lpips: Any = None, downstream: Any = None) -> dict:
+                   progress: bool = True, fid: Any = None, lpips: Any = None, downstream: Any = None,
+                   meta: Optional[dict] = None) -> dict:
     """Restore every pair, score restored and input images against GT; returns the report dict.
 
     The report: {"count", "y_channel", "crop_border", "tile", "images": [{"name", "psnr", "ssim",
@@ -107,6 +108,7 @@ def evaluate_model(model: nn.Module, dataset_or_pairs: Any, eval_cfg: EvalConfig
     - `downstream`: an `inference.downstream.DownstreamScorer`; segments the restored, input and
       ground-truth images, adds per-image "seg_miou"/"seg_acc" columns (with "input_"/"gt_" twins)
       and a "downstream" section (dataset-level IoU per class, mIoU, pixel accuracy, Dice of each).
+    `meta`: fields put first in the report (the CLI's "dataset" and "checkpoint", read by `compare`).
     """
     from samdistill.data.io import write_image
     from samdistill.inference.restore import restore_image
@@ -142,8 +144,8 @@ def evaluate_model(model: nn.Module, dataset_or_pairs: Any, eval_cfg: EvalConfig
             rows.append({**row, **paths})
     finally:
         model.train(was_training)
-    report = {"count": len(rows), "y_channel": eval_cfg.y_channel, "crop_border": eval_cfg.crop_border,
-              "tile": eval_cfg.tile, "images": rows}
+    report = {**(meta or {}), "count": len(rows), "y_channel": eval_cfg.y_channel,
+              "crop_border": eval_cfg.crop_border, "tile": eval_cfg.tile, "images": rows}
     if lpips is not None:
         report["lpips_net"] = lpips.net
     report["mean"] = _means(rows, report_keys(report))
