@@ -47,6 +47,9 @@ def train(
         cfg = load_config(config, extra)
         if init is not None:
             cfg.model.init = str(init)
+        from samdistill.preflight import check_config
+
+        check_config(cfg)  # every name, path and combination, all problems at once, before anything runs
         from samdistill.engine.run_folder import check_resume, prepare_output_dir
 
         if PartialState().is_main_process:

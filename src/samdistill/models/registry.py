@@ -72,6 +72,14 @@ def backbone_info(name: str) -> dict[str, Any]:
     return dict(_INFO[name])
 
 
+def backbone_factory(name: str) -> Callable[..., nn.Module]:
+    """The registered constructor (function or class), e.g. to check arguments before building."""
+    _load_all()
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown backbone {name!r}; registered: {', '.join(sorted(_REGISTRY)) or 'none'}")
+    return _REGISTRY[name]
+
+
 def create_backbone(name: str, **kwargs: Any) -> nn.Module:
     _load_all()
     if name not in _REGISTRY:
