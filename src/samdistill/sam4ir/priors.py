@@ -18,6 +18,7 @@ refresh yet, or a caller outside training) it falls back to the per-item path ab
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Optional
 
@@ -35,6 +36,22 @@ from samdistill.priors.provider import PriorProvider
 from samdistill.priors.selection import PackedCandidates, select_in_window
 
 SNAPSHOT_NAME = "priors/ir1_snapshot.safetensors"
+POINTER_NAME = "priors/restored_masks.json"  # the current refresh's tag (restored_refresh: processes)
+MASKS_DIR = "priors/masks"
+
+
+def pair_key(pair, tag: str) -> str:
+    """Cache key of a pair's masks at one snapshot: the files (and boxes) it is read from + tag."""
+    ident = repr((str(pair.lq), pair.lq_box, str(pair.gt), pair.gt_box, tag))
+    return hashlib.sha256(ident.encode()).hexdigest()
+
+
+def read_pointer(path: Path) -> Optional[dict]:
+    """The current {"tag", "step", "fingerprint"}, or None before any refresh of this run."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
 
 
 class RestoredPriorProvider(PriorProvider):
@@ -75,8 +92,6 @@ class RestoredPriorProvider(PriorProvider):
         return (np.round(y[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255) / 255).astype(np.float32)
 
     def masks_for_pair(self, index: int, pair, lq_img: np.ndarray, gt_img: np.ndarray, window=None) -> np.ndarray:
-        from samdistill.sam4ir.refresh import pair_key, read_pointer
-
         current = read_pointer(self.pointer) if self.pointer is not None and pair is not None else None
         if current is None:
             return super().masks_for_pair(index, pair, lq_img, gt_img, window=window)
@@ -141,8 +156,6 @@ def build_prior_provider(cfg, source: Optional[str] = None) -> PriorProvider:
     if source == "restored":
         # restored masks belong to one run's IR1: keep them in the run folder, not the shared cache
         from samdistill.priors.cache import MaskCache
-
-        from samdistill.sam4ir.refresh import MASKS_DIR, POINTER_NAME
 
         out = Path(cfg.output_dir)
         pointer = out / POINTER_NAME if cfg.sam4ir.restored_refresh == "processes" else None

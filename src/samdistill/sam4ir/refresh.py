@@ -15,40 +15,25 @@ An entry already stored for the same (pair, tag) is not recomputed (a resumed ru
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 import torch
 
 from samdistill.priors.cache import MaskCache, atomic_write_text
 from samdistill.priors.segmenter import build_segmenter, segment_batch
+from samdistill.sam4ir.priors import (MASKS_DIR, POINTER_NAME, SNAPSHOT_NAME, pair_key, read_pointer,  # noqa: F401
+                                      snapshot_digest)
 
 logger = logging.getLogger("samdistill")
 
-POINTER_NAME = "priors/restored_masks.json"
-MASKS_DIR = "priors/masks"
 LQ_TAG = "lq"
-
-
-def pair_key(pair: Any, tag: str) -> str:
-    """Cache key of a pair's masks at one snapshot: the files (and boxes) it is read from + tag."""
-    ident = repr((str(pair.lq), pair.lq_box, str(pair.gt), pair.gt_box, tag))
-    return hashlib.sha256(ident.encode()).hexdigest()
-
-
-def read_pointer(path: Path) -> Optional[dict]:
-    """The current {"tag", "step", "fingerprint"}, or None before any refresh of this run."""
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
 
 
 @dataclass
@@ -166,8 +151,6 @@ def _restore(ir1: torch.nn.Module, lqs: list, device: torch.device) -> list:
 def refresh_priors(method, trainer, step: int, restored: bool) -> RefreshStats:
     """The method's refresh at `step`: IR1's outputs (`restored`, the snapshot just written) or,
     before the warm-up, the LQ images. Every process calls it (sharded inside)."""
-    from samdistill.sam4ir.priors import SNAPSHOT_NAME, snapshot_digest
-
     out = Path(trainer.cfg.output_dir)
     if method._refresher is None:
         method._refresher = PriorRefresher(trainer.cfg.priors, out, method.cfg.refresh_batch_size)
