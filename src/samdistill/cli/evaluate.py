@@ -28,6 +28,17 @@ def evaluate(
         help="LPIPS files, comma separated: torchvision's alexnet-owt-7be5be79.pth (or vgg16-397923af.pth with "
              "--lpips-net vgg) and the lpips package's alex.pth (vgg.pth); adds per-image LPIPS"),
     lpips_net: str = typer.Option("alex", "--lpips-net", metavar="NET", help="LPIPS trunk: alex (lpips' default) or vgg"),
+    segmenter: Optional[Path] = typer.Option(
+        None, "--segmenter", metavar="PATH",
+        help="downstream segmentation (the paper's Table 2): a Hugging Face SegFormer folder or a segmentation "
+             "model.safetensors of this project; segments the restored, input and ground-truth images and scores "
+             "IoU per class, mIoU, pixel accuracy and Dice against the labels"),
+    labels: Optional[Path] = typer.Option(
+        None, "--labels", metavar="DIR",
+        help="with --segmenter: folder of label files named after the images (<name>_labelTrainIds.png, <name>.png, "
+             "or <name>_labelIds.png); default: the dataset's own labels (raincityscapes gtFine/, embedded-street-*)"),
+    seg_sliding: Optional[str] = typer.Option(None, "--seg-sliding", metavar="WINDOWxSTRIDE",
+                                              help="with --segmenter: sliding-window inference (default: whole image)"),
     backbone: Optional[str] = typer.Option(None, "--backbone", help=BACKBONE_HELP),
     args: Optional[str] = typer.Option(None, "--args", metavar="JSON", help=ARGS_HELP),
     overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP + "; e.g. eval.y_channel=true eval.tile=256"),
@@ -37,10 +48,11 @@ def evaluate(
     FID and LPIPS need pretrained weight files (--fid-weights, --lpips-weights); without them they are skipped with a one-line note.
     Scores the config's data.val dataset with its eval section: eval.y_channel, eval.crop_border, eval.tile, eval.tile_overlap, and eval.save_images (write the restored images next to the metrics).
     Segmentation networks (GoodSAM students) are scored with `samdistill eval-seg` (mIoU, 19 or 13 classes).
+    With --segmenter, a segmentation network also segments the restored, input and ground-truth images and the report adds their IoU per class, mIoU, pixel accuracy and Dice against the labels (the paper's Table 2); `samdistill compare` gives their differences with confidence intervals.
     """
     from samdistill.cli.metrics import results_table, stdout
     from samdistill.config.loader import ConfigError, load_config
-    from samdistill.inference.evaluate import evaluate_model, fid_lines, report_keys
+    from samdistill.inference.evaluate import downstream_lines, evaluate_model, fid_lines, report_keys
     from samdistill.inference.restore import resolve_device
     from samdistill.inference.segment import checkpoint_task
     from samdistill.models.pretrained import is_restoration_input, load_restoration_model
@@ -62,10 +74,20 @@ def evaluate(
         if skipped:
             console.print(f"[yellow]note:[/] {skipped}", highlight=False)
         out_dir = out if out is not None else Path(cfg.output_dir) / "eval"
-        report = evaluate_model(model, dataset, cfg.eval, save_dir=out_dir, fid=fid, lpips=lpips,
+        downstream = None
+        if segmenter is not None:
+            from samdistill.cli.segment import sliding_option
+            from samdistill.inference.downstream import DownstreamScorer
+            from samdistill.inference.segment import load_segmenter
+
+            downstream = DownstreamScorer(load_segmenter(segmenter, resolve_device(device)), labels,
+                                          sliding_option(seg_sliding), source=str(segmenter))
+        elif labels is not None:
+            raise ConfigError("--labels is for downstream segmentation: give the segmenter with --segmenter PATH")
+        report = evaluate_model(model, dataset, cfg.eval, save_dir=out_dir, fid=fid, lpips=lpips, downstream=downstream,
                                 meta={"dataset": dataset_meta(cfg.data.val), "checkpoint": str(checkpoint)})
     stdout.print(results_table(report, report_keys(report), f"{checkpoint} on {cfg.data.val.layout}:{cfg.data.val.root or cfg.data.val.name}"))
-    for line in fid_lines(report):
+    for line in fid_lines(report) + downstream_lines(report):
         stdout.print(line, highlight=False, markup=False)
     stdout.print(f"wrote {out_dir / 'metrics.json'}, metrics.md and metrics.csv")
 

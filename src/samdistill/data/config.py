@@ -16,6 +16,7 @@ Layout = Literal[
     "gopro",      # {split}/{sequence}/blur/{frame}.png + sharp/{frame}.png
     "sidd",       # Data/{scene}/{id}_NOISY_SRGB_{k}.PNG + {id}_GT_SRGB_{k}.PNG
     "folders",    # generic: lq_dir + gt_dir matched by name or regex pattern
+    "raincityscapes",  # leftImg8bit_rain/{split}/{city}/*_rain_alpha_*.png + leftImg8bit/ (+ gtFine/ labels)
 ]
 
 
@@ -25,7 +26,8 @@ class DatasetConfig(StrictModel):
     layout: Layout = "embedded"
     root: Optional[str] = Field(None, description="dataset root folder (not used for layout=embedded)")
     name: str = Field("embedded-rain", description="embedded benchmark name (layout=embedded)")
-    split: Literal["train", "test"] = Field("train", description="split for embedded and gopro layouts")
+    split: Literal["train", "test", "val"] = Field(
+        "train", description="split for embedded, gopro and raincityscapes (train | val; test reads val) layouts")
     lq_dir: Optional[str] = Field(None, description="folders layout: degraded images, relative to root")
     gt_dir: Optional[str] = Field(None, description="folders layout: clean images, relative to root")
     pattern: Optional[str] = Field(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Hashable, Iterable, Optional
 
@@ -29,6 +29,9 @@ EXPECTED_TREES = {
     "sidd": "ROOT/Data/{scene}/{id}_NOISY_SRGB_{k}.PNG  and  {id}_GT_SRGB_{k}.PNG in the same scene folder",
     "folders": "ROOT/LQ_DIR/NAME.png  and  ROOT/GT_DIR/NAME.png  (or keys from the regex `pattern`)",
     "embedded": "CACHE/{name}/v1/{split}/input/*.png  and  .../target/*.png (built automatically)",
+    "raincityscapes": "ROOT/leftImg8bit_rain/{split}/{city}/{city}_{seq}_{frame}_leftImg8bit_rain_alpha_*_beta_*_dropsize_*"
+                      "_pattern_*.png  and  ROOT/leftImg8bit/{split}/{city}/{city}_{seq}_{frame}_leftImg8bit.png "
+                      "(labels: ROOT/gtFine/{split}/{city}/..._gtFine_labelIds.png)",
 }
 
 
@@ -39,6 +42,7 @@ class Pair:
     name: str
     lq_box: Optional[Box] = None  # (left, upper, right, lower) when LQ is part of a file
     gt_box: Optional[Box] = None
+    label: Optional[Path] = None  # semantic label of the scene, where the layout has one (downstream eval)
 
 
 class PairList(list):
@@ -200,7 +204,51 @@ def _scan_restormer(cfg: DatasetConfig):
 def _scan_embedded(cfg: DatasetConfig):
     from samdistill.data.embedded import ensure_embedded
 
-    return _scan_restormer_dir(ensure_embedded(cfg.name, cfg.cache_dir) / cfg.split, cfg)
+    base = ensure_embedded(cfg.name, cfg.cache_dir) / cfg.split
+    pairs, problems = _scan_restormer_dir(base, cfg)
+    labels = base / "labels"  # street-world benchmarks: the scene's train ids
+    if labels.is_dir():
+        pairs = [replace(p, label=labels / f"{p.name}_labelTrainIds.png") for p in pairs]
+    return pairs, problems
+
+
+_RAIN_NAME = re.compile(r"(?P<key>.+_\d+_\d+)_leftImg8bit_rain_(?P<rain>alpha_.+_beta_.+_dropsize_.+_pattern_.+)")
+
+
+def _scan_raincityscapes(cfg: DatasetConfig):
+    """RainCityscapes: 36 rainy versions of each clean Cityscapes image, the clean one as GT, and its
+    Cityscapes label (labelTrainIds if present, else labelIds). `split: test` reads val (the rainy test set)."""
+    root = _require_dir(Path(cfg.root).expanduser(), cfg)
+    split = cfg.split
+    if split == "test" and not (root / "leftImg8bit_rain" / "test").is_dir():
+        split = "val"
+    rain_dir = _require_dir(root / "leftImg8bit_rain" / split, cfg)
+    clean_dir = _require_dir(root / "leftImg8bit" / split, cfg)
+    cities = sorted((d for d in rain_dir.iterdir() if d.is_dir()), key=lambda d: natural_key(d.name))
+    pairs, problems = [], []
+    for city in cities:
+        clean = _images(clean_dir / city.name) if (clean_dir / city.name).is_dir() else []
+
+        def lq_key(p: Path) -> Optional[str]:
+            m = _RAIN_NAME.fullmatch(p.stem)
+            return m.group("key") if m else None
+
+        def gt_key(p: Path) -> Optional[str]:
+            return p.stem[: -len("_leftImg8bit")] if p.stem.endswith("_leftImg8bit") else p.stem
+
+        def name_of(p: Path, key: str) -> str:
+            return f"{key}_{_RAIN_NAME.fullmatch(p.stem).group('rain')}"
+
+        found, trouble = _match(_images(city), lq_key, clean, gt_key, name_of,
+                                f"leftImg8bit/{split}/{city.name}/{{city}}_{{seq}}_{{frame}}_leftImg8bit.png")
+        problems += trouble
+        gt_city = root / "gtFine" / split / city.name
+        for pair in found:
+            key = gt_key(pair.gt)
+            label = next((p for p in (gt_city / f"{key}_gtFine_labelTrainIds.png", gt_city / f"{key}_gtFine_labelIds.png")
+                          if p.is_file()), None)
+            pairs.append(replace(pair, label=label))
+    return pairs, problems
 
 
 def _scan_didmdn(cfg: DatasetConfig):
@@ -299,4 +347,5 @@ _SCANNERS = {
     "sidd": _scan_sidd,
     "folders": _scan_folders,
     "embedded": _scan_embedded,
+    "raincityscapes": _scan_raincityscapes,
 }

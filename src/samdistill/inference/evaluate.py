@@ -54,13 +54,18 @@ def _iter_samples(data: Any) -> Iterable[tuple[str, np.ndarray, np.ndarray, dict
         if isinstance(item, dict):
             pair = pairs[item.get("index", i)] if pairs is not None else None
             paths = {"lq_path": str(pair.lq), "gt_path": str(pair.gt)} if pair is not None else {}
+            if getattr(pair, "label", None) is not None:
+                paths["label_path"] = str(pair.label)
             yield str(item["name"]), _to_hwc(item["lq"]), _to_hwc(item["gt"]), paths
         else:
             lq, gt = (item.lq, item.gt) if hasattr(item, "lq") else item
             name = getattr(item, "name", None) or Path(lq).stem
             lq_img = read_image(lq, getattr(item, "lq_box", None))
             gt_img = read_image(gt, getattr(item, "gt_box", None))
-            yield name, lq_img, gt_img, {"lq_path": str(lq), "gt_path": str(gt)}
+            paths = {"lq_path": str(lq), "gt_path": str(gt)}
+            if getattr(item, "label", None) is not None:
+                paths["label_path"] = str(item.label)
+            yield name, lq_img, gt_img, paths
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -148,11 +153,11 @@ def evaluate_model(model: nn.Module, dataset_or_pairs: Any, eval_cfg: EvalConfig
               "crop_border": eval_cfg.crop_border, "tile": eval_cfg.tile, "images": rows}
     if lpips is not None:
         report["lpips_net"] = lpips.net
+    if downstream is not None:
+        report["downstream"] = downstream.section()
     report["mean"] = _means(rows, report_keys(report))
     if collect is not None:
         report["fid"] = _fid_section(collect, fid)
-    if downstream is not None:
-        report["downstream"] = downstream.section()
     if save_dir is not None:
         write_report(report, save_dir, report_keys(report))
     return report
@@ -309,6 +314,23 @@ def fid_lines(report: dict) -> list[str]:
     return lines + [f"note: {note}" for note in fid.get("notes", [])]
 
 
+def downstream_lines(report: dict) -> list[str]:
+    """A Markdown table of the downstream segmentation scores (percent) of restored, input and GT images."""
+    seg = report.get("downstream")
+    if not seg:
+        return []
+
+    def pct(v) -> str:
+        return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.2f}"
+
+    lines = [f"Downstream segmentation ({seg['segmenter']}, {seg['protocol']}, {seg['inference']}), percent:", "",
+             "| images | mIoU | pixel acc | Dice |", "|---|---|---|---|"]
+    for kind, title in (("input", "degraded input"), ("restored", "restored"), ("gt", "ground truth")):
+        s = seg[kind]
+        lines.append(f"| {title} | {pct(s['mIoU'])} | {pct(s['pixel_acc'])} | {pct(s['mean_dice'])} |")
+    return lines
+
+
 def markdown_report(report: dict, keys: tuple[str, ...]) -> str:
     space = "Y (BT.601)" if report["y_channel"] else "RGB"
     lines = [f"Metrics on {space}, crop border {report['crop_border']}, {report['count']} image(s).", "",
@@ -321,6 +343,8 @@ def markdown_report(report: dict, keys: tuple[str, ...]) -> str:
         lines += ["", f"LPIPS v0.1 ({report['lpips_net']}) on full RGB images; lower is closer to the ground truth."]
     if report.get("fid"):
         lines += [""] + fid_lines(report)
+    if report.get("downstream"):
+        lines += [""] + downstream_lines(report)
     problems = report.get("problems") or []
     if problems:
         lines += ["", f"{len(problems)} file(s) not scored:", ""] + [f"- {p}" for p in problems]

@@ -7,7 +7,8 @@
   train / val renders (the same scenes as embedded-street's) with the embedded benchmarks' seeded
   degradations, in their paired layout (`{train,test}/{input,target}/*.png`), plus the world's
   masks of each image (`{split}/world/`) and a `world_index.npz`, so `priors.backend: world`
-  gives the ideal masks of every target, input or restoration.
+  gives the ideal masks of every target, input or restoration; and the scene's Cityscapes train ids
+  (`{split}/labels/{stem}_labelTrainIds.png`) for downstream segmentation scores (`eval --segmenter`).
 """
 from __future__ import annotations
 
@@ -62,6 +63,7 @@ def build_street_benchmark(out: Path, degrade: Callable[[np.ndarray, np.random.G
         _png(out / split / "target" / f"{stem}.png", clean)
         noisy = np.clip(np.rint(noisy * 255), 0, 255).astype(np.uint8)
         _png(out / split / "input" / f"{stem}.png", noisy)
+        _png(out / split / "labels" / f"{stem}_labelTrainIds.png", r.label)  # downstream segmentation scores
         seg, part = f"{split}/world/{stem}_segmentIds.png", f"{split}/world/{stem}_partIds.png"
         _png(out / seg, consecutive_ids(r.segments, keep_zero=False))
         _png(out / part, consecutive_ids(r.parts, keep_zero=True))
