@@ -68,3 +68,42 @@ def test_eval_defaults_to_the_run_folder_and_reports_bad_overrides(experiment: P
     bad = CliRunner().invoke(_app(), ["eval", "--config", str(experiment), "--checkpoint", str(artifact(1.0)),
                                       "eval.crop_bordr=3"])
     assert bad.exit_code == 2 and "eval.crop_bordr" in "".join(bad.output.split())
+
+
+def test_eval_with_a_segmenter_adds_the_downstream_section(experiment: Path, tmp_path: Path, artifact) -> None:
+    import torch
+
+    from samdistill.engine.artifact import save_model_artifact
+    from samdistill.models.registry import create_backbone
+
+    torch.manual_seed(0)
+    seg = save_model_artifact(create_backbone("segformer", size="tiny", num_classes=19), "segformer",
+                              {"size": "tiny", "num_classes": 19}, tmp_path / "seg.safetensors")
+    out = tmp_path / "report"
+    no_labels = CliRunner().invoke(_app(), ["eval", "-c", str(experiment), "-m", str(artifact(1.0)), "--out", str(out),
+                                            "--device", "cpu", "--segmenter", str(seg)])
+    assert no_labels.exit_code == 2 and "p0: the dataset gives no label" in " ".join(no_labels.output.split())
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    Image.fromarray(np.zeros((20, 28), np.uint8)).save(labels / "p0.png")
+    too_small = CliRunner().invoke(_app(), ["eval", "-c", str(experiment), "-m", str(artifact(1.0)), "--out", str(out),
+                                            "--device", "cpu", "--segmenter", str(seg), "--labels", str(labels)])
+    assert too_small.exit_code == 2 and "p0: the segmenter failed on this 28x20" in " ".join(too_small.output.split())
+    (labels / "p0.png").unlink()
+    rng = np.random.default_rng(1)
+    for i in range(2):  # images large enough for SegFormer's strides
+        for sub in ("lq", "gt"):
+            Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "data" / sub / f"p{i}.png")
+        Image.fromarray(np.full((64, 64), i, np.uint8)).save(labels / f"p{i}_labelTrainIds.png")
+    result = CliRunner().invoke(_app(), ["eval", "-c", str(experiment), "-m", str(artifact(1.0)), "--out", str(out),
+                                         "--device", "cpu", "--segmenter", str(seg), "--labels", str(labels)])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["downstream"]["segmenter"] == str(seg) and report["downstream"]["classes"] == 19
+    assert report["dataset"]["label"] == "folders:data/test" and set(report["downstream"]["per_image_confusion"]["gt"]) == {"p0", "p1"}
+    # identity restorer: the restored images are the inputs, so they segment identically
+    assert report["downstream"]["restored"] == report["downstream"]["input"]
+    assert "Downstream segmentation" in result.output
+    bad = CliRunner().invoke(_app(), ["eval", "-c", str(experiment), "-m", str(artifact(1.0)), "--out", str(out),
+                                      "--device", "cpu", "--labels", str(labels)])
+    assert bad.exit_code == 2 and "--segmenter" in bad.output

@@ -86,8 +86,9 @@ class DownstreamScorer:
                                 f"{image.shape[1]}x{image.shape[0]}")
             try:
                 pred = segment_image(self.net, image.astype(np.float32), self.sliding, True, self.batch_size)
-            except ValueError as err:
-                raise DataError(f"{name}: {err}") from None
+            except (ValueError, RuntimeError) as err:  # e.g. an image smaller than the network's strides
+                raise DataError(f"{name}: the segmenter failed on this {image.shape[1]}x{image.shape[0]} "
+                                f"{kind} image: {err}") from None
             cm = ConfusionMatrix(self.classes).update(pred, label)
             self.totals[kind].merge(cm)
             t, p = np.nonzero(cm.matrix)
