@@ -159,8 +159,9 @@ def markdown(comparison: dict) -> str:
         for delta in section["deltas"]:
             if not delta["ci"]:
                 continue
+            seg_note = "; segmentation scores in percent points" if any(k in delta["ci"] for k in SEG_SCORES) else ""
             lines += ["", f"{delta['label']}: paired bootstrap {100 * b['confidence']:g} % CI over images "
-                          f"({b['resamples']} resamples, seed {b['seed']}); segmentation scores in percent points.", "",
+                          f"({b['resamples']} resamples, seed {b['seed']}){seg_note}.", "",
                       "| metric | Δ | CI | images improved |", "|---|---|---|---|"]
             for m in METRICS:
                 ci = delta["ci"].get(m.key)

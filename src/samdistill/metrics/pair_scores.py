@@ -33,18 +33,23 @@ _KERNEL32 = gaussian_kernel().astype(np.float32)
 
 
 def _filter(maps: np.ndarray) -> np.ndarray:
-    """Gaussian filter over the last two axes, keeping the 'valid' region (the window inside)."""
-    out = correlate1d(maps, _KERNEL32, axis=-1, mode="constant")
-    out = correlate1d(out, _KERNEL32, axis=-2, mode="constant")
-    return out[..., _HALF:-_HALF, _HALF:-_HALF]
+    """Gaussian filter over the last two axes, keeping the 'valid' region (the window inside).
+
+    Returned TRANSPOSED, (..., W', H'): both passes run along contiguous rows (about 20 % faster than
+    filtering down columns), and SSIM only multiplies maps of one layout and averages them."""
+    out = correlate1d(maps, _KERNEL32, axis=-1, mode="constant")[..., _HALF:-_HALF]
+    out = np.ascontiguousarray(np.swapaxes(out, -1, -2))
+    return correlate1d(out, _KERNEL32, axis=-1, mode="constant")[..., _HALF:-_HALF]
 
 
 @dataclass
 class _Reference:
-    """A ground truth quantized and centred (C, H, W) float32, with its filtered mean and square."""
+    """A ground truth quantized and centred (C, H, W) float32, and the filtered terms SSIM needs of it."""
     values: np.ndarray
-    mean: np.ndarray
-    square: np.ndarray
+    mean_c: np.ndarray      # local mean, centred
+    mean: np.ndarray        # local mean
+    mean_sq_c1: np.ndarray  # mean^2 + C1
+    var_c2: np.ndarray      # local variance + C2
 
 
 class PairScorer:
@@ -101,28 +106,32 @@ class PairScorer:
     @staticmethod
     def _reference(b: np.ndarray) -> _Reference:
         values = (b.transpose(2, 0, 1) - _CENTRE).astype(np.float32)
-        mean, square = _filter(np.stack([values, values * values]))
-        return _Reference(values, mean, square)
+        mean_c, square = _filter(np.stack([values, values * values]))
+        var_c2 = square - mean_c * mean_c + np.float32(_C2)
+        mean = mean_c + np.float32(_CENTRE)
+        return _Reference(values, mean_c, mean, mean * mean + np.float32(_C1), var_c2)
 
     @staticmethod
     def _ssim(a: np.ndarray, ref: _Reference) -> float:
         x = (a.transpose(2, 0, 1) - _CENTRE).astype(np.float32)
-        mu_a, sq_a, prod = _filter(np.stack([x, x * x, x * ref.values]))
-        mu_b = ref.mean
-        var_a = sq_a - mu_a * mu_a
-        var_b = ref.square - mu_b * mu_b
-        cov = prod - mu_a * mu_b
-        mu_a, mu_b = mu_a + _CENTRE, mu_b + _CENTRE  # the luminance term needs the real means
-        num = (2 * mu_a * mu_b + _C1) * (2 * cov + _C2)
-        var_a += var_b
-        var_a += _C2
-        mu_a *= mu_a
-        mu_b *= mu_b
-        mu_a += mu_b
-        mu_a += _C1
-        mu_a *= var_a  # the denominator, in place
-        num /= mu_a
-        per_channel = num.reshape(num.shape[0], -1).mean(axis=1, dtype=np.float64)
+        mu, var, cov = _filter(np.stack([x, x * x, x * ref.values]))  # centred mean, E[x^2], E[x y]
+        t = mu * mu
+        var -= t                                 # variance (shift-invariant)
+        np.multiply(mu, ref.mean_c, out=t)
+        cov -= t                                 # covariance (shift-invariant)
+        mu += np.float32(_CENTRE)                # the luminance term needs the real mean
+        np.multiply(mu, ref.mean, out=t)
+        t *= 2
+        t += np.float32(_C1)
+        cov *= 2
+        cov += np.float32(_C2)
+        t *= cov                                 # numerator (2 mu_a mu_b + C1)(2 cov + C2)
+        mu *= mu
+        mu += ref.mean_sq_c1
+        var += ref.var_c2
+        mu *= var                                # denominator (mu_a^2 + mu_b^2 + C1)(var_a + var_b + C2)
+        t /= mu
+        per_channel = t.reshape(t.shape[0], -1).mean(axis=1, dtype=np.float64)
         return float(per_channel.mean())
 
     # -- CUDA path -----------------------------------------------------------------------------
