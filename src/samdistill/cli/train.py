@@ -41,6 +41,9 @@ def train(
         from samdistill.config.loader import load_config
         from samdistill.engine.trainer import Trainer
 
+        from samdistill.cli.logs import configure_logging
+
+        configure_logging(PartialState().is_main_process)
         extra = list(overrides or [])
         if output_dir is not None:
             extra.append(f"output_dir={output_dir}")

@@ -1,9 +1,9 @@
 """Config of the restoration data: which dataset layout, where, and how it is cropped."""
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal, Optional, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, NonNegativeInt, model_validator
 
 from samdistill.config.base import StrictModel
 
@@ -62,7 +62,9 @@ class DataConfig(StrictModel):
     val: Optional[DatasetConfig] = Field(default_factory=lambda: DatasetConfig(split="test"))
     crop_size: int = Field(64, ge=8, description="random training crop (square), pixels")
     batch_size: int = Field(8, ge=1, description="per-process batch size")
-    num_workers: int = Field(0, ge=0)
+    num_workers: Union[Literal["auto"], NonNegativeInt] = Field(
+        "auto", description="DataLoader worker processes; auto: min(8, usable CPUs - 1), 0 on a single CPU "
+        "(the data order does not depend on it)")
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     val_limit: Optional[int] = Field(None, ge=1, description="validate on the first N pairs only")
 

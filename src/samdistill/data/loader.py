@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Optional
 
 import torch
@@ -11,8 +12,17 @@ from samdistill.data.config import DataConfig, DatasetConfig
 from samdistill.data.errors import DataError
 from samdistill.data.layouts import resolve_pairs
 from samdistill.data.paired import PairedImageDataset, PairPriorProvider
+from samdistill.data.worker_logs import WorkerWarningsOnce
 
 MIN_ITEMS_PER_EPOCH = 1000
+
+
+def num_workers(setting: int | str) -> int:
+    """`data.num_workers`; "auto": min(8, usable CPUs - 1), leaving one CPU to the training process."""
+    if setting != "auto":
+        return int(setting)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(0, min(8, cpus - 1))
 
 
 class ValidationPairs(PairedImageDataset):
@@ -36,10 +46,12 @@ def build_dataloader(ds_cfg: DatasetConfig, data_cfg: DataConfig, train: bool,
     if not train and data_cfg.val_limit is not None:
         limit = min(data_cfg.val_limit, ds_cfg.limit or data_cfg.val_limit)
         ds_cfg = ds_cfg.model_copy(update={"limit": limit})
+    workers = num_workers(data_cfg.num_workers)
     pairs = resolve_pairs(ds_cfg, full_decode=True)  # a damaged file fails (or is skipped) now, not at step N
     if not train:
         dataset = ValidationPairs(ds_cfg, prior_provider=prior_provider, seed=seed, pairs=pairs)
-        return DataLoader(dataset, batch_size=1, shuffle=False, num_workers=data_cfg.num_workers)
+        return DataLoader(dataset, batch_size=1, shuffle=False, num_workers=workers,
+                          worker_init_fn=WorkerWarningsOnce() if workers else None)
     repeat = data_cfg.repeat or max(1, math.ceil(MIN_ITEMS_PER_EPOCH / len(pairs)))
     dataset = PairedImageDataset(ds_cfg, crop_size=data_cfg.crop_size, augment=data_cfg.augment,
                                  prior_provider=prior_provider, seed=seed, repeat=repeat, pairs=pairs)
@@ -48,5 +60,6 @@ def build_dataloader(ds_cfg: DatasetConfig, data_cfg: DataConfig, train: bool,
                         f"{data_cfg.batch_size}; lower data.batch_size or raise data.repeat")
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(dataset, batch_size=data_cfg.batch_size, shuffle=True, drop_last=True,
-                      generator=generator, num_workers=data_cfg.num_workers,
+                      generator=generator, num_workers=workers,
+                      worker_init_fn=WorkerWarningsOnce() if workers else None,
                       persistent_workers=False)

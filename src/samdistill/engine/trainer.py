@@ -18,6 +18,8 @@ import hashlib
 import json
 import logging
 import os
+import sys
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -53,6 +55,14 @@ def write_json(path: Path, obj: Any) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(json_safe(obj), indent=1), encoding="utf-8")
     os.replace(tmp, path)
+
+
+def progress_line(step: int, total: int, record: dict, started: float, first_step: int) -> str:
+    """`step 40/2000 (2%) loss 0.0312 lr 1.00e-04 | 3.1 steps/s, 10m32s left` for logs without a bar."""
+    rate = (step - first_step) / max(time.monotonic() - started, 1e-9)
+    left = int((total - step) / rate) if rate > 0 else 0
+    return (f"step {step}/{total} ({100 * step // total}%) loss {record['loss']:.4g} lr {record['lr']:.2e} | "
+            f"{rate:.3g} steps/s, {left // 60}m{left % 60:02d}s left")
 
 
 def read_history(path: Path, up_to_step: int) -> list[dict]:
@@ -94,6 +104,7 @@ class Trainer:
         self._pending_validation = False
         self._batch_names: list[str] = []
         self._unreadable_val: set[str] = set()
+        self._lines, self._started = False, (time.monotonic(), 0)  # periodic log lines instead of a bar
 
     # ------------------------------------------------------------------ public
     @property
@@ -133,8 +144,13 @@ class Trainer:
         if steps_per_epoch == 0:
             raise ConfigError("the training set yields no batch: data.batch_size is larger than the "
                               "training set (per process); lower it or add data")
+        if self.is_main:
+            logger.info(self._summary())
+        # A bar only on a terminal; elsewhere (a log file, a batch job) each log point is a line.
+        self._lines = self.is_main and self.tc.progress and not sys.stderr.isatty()
+        self._started = (time.monotonic(), self.step)
         bar = tqdm(total=self.tc.steps, initial=self.step, desc="train", dynamic_ncols=True,
-                   disable=not (self.is_main and self.tc.progress))
+                   disable=not (self.is_main and self.tc.progress) or self._lines)
         while self.step < self.tc.steps:
             for batch in self._epoch_batches():
                 self._batch_names = [str(n) for n in batch.get("name", [])] if isinstance(batch, dict) else []
@@ -237,6 +253,28 @@ class Trainer:
         self.train_history.append(record)
         self.accelerator.log({f"train/{k}": v for k, v in record.items() if k != "step"}, step=self.step)
         bar.set_postfix(loss=f"{record['loss']:.4g}", lr=f"{record['lr']:.2e}", refresh=False)
+        if self._lines:
+            logger.info(progress_line(self.step, self.tc.steps, record, *self._started))
+
+    def _summary(self) -> str:
+        """Where and on what this run trains, in one block of lines."""
+        acc = self.accelerator
+
+        def count(loader: Any) -> str:
+            dataset = getattr(loader, "dataset", None)
+            pairs = getattr(dataset, "pairs", None)
+            n = len(pairs) if pairs is not None else (len(dataset) if dataset is not None else "?")
+            repeat = getattr(dataset, "repeat", 1)
+            return f"{n} {'pairs' if pairs is not None else 'items'}" + (f" (x{repeat} per epoch)" if repeat > 1 else "")
+
+        val = count(self.val_loader) if self.val_loader is not None else "none"
+        start = f"from step {self.step} " if self.step else ""
+        return (f"training on {acc.device} ({acc.num_processes} process{'es' if acc.num_processes > 1 else ''}, "
+                f"{self.tc.mixed_precision} mixed precision)\n"
+                f"  data: train {count(self.train_loader)}, {len(self.train_loader)} batches per epoch; validation {val}\n"
+                f"  steps: {start}to {self.tc.steps} (validate every {self.tc.val_every or 'end'}, "
+                f"checkpoint every {self.tc.save_every or 'end'})\n"
+                f"  output: {self.output_dir}")
 
     # ------------------------------------------------------------------ validation
     @torch.no_grad()
@@ -345,6 +383,8 @@ class Trainer:
         self._window, self._window_count = dict(window.get("sums", {})), int(window.get("count", 0))
         self.train_history = read_history(self.output_dir / "train_history.json", self.step)
         self.val_history = read_history(self.output_dir / "val_history.json", self.step)
+        if self.is_main:
+            logger.info("resumed from step %d (%s)", self.step, path)
 
     # ------------------------------------------------------------------ end of training
     def _final_validation(self) -> None:

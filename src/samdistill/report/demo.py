@@ -32,6 +32,7 @@ BASE = [
     "name=demo", "model.name=nafnet_tiny", "data.train.name=embedded-rain", "data.val.name=embedded-rain",
     "data.val.split=test", "data.crop_size=64", "data.batch_size=8", "train.optimizer.lr=1e-3", "train.schedule.name=cosine",
     "train.log_every=10", "train.tensorboard=false",
+    "data.num_workers=0",  # in-process loading, as the README's times were measured
     "sam4ir.prior_source=restored", "sam4ir.refresh_every=100", "sam4ir.sgr.features=random_conv",
 ]
 
