@@ -14,7 +14,6 @@ JSON given directly. A run label is the folder's name, or the JSON's stem (its f
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
@@ -160,8 +159,3 @@ def matched_rows(a: Run, b: Run, dataset: str) -> tuple[list[dict], list[dict]]:
     names = [r["name"] for r in a.reports[dataset]["images"]]
     return [rows_a[n] for n in names], [rows_b[n] for n in names]
 
-
-def finite_or_none(value) -> Optional[float]:
-    if isinstance(value, (int, float)) and not (isinstance(value, float) and math.isnan(value)):
-        return float(value)
-    return None

@@ -15,7 +15,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from samdistill.compare.bootstrap import SEG_SCORES, paired_confusion_ci, paired_mean_ci
-from samdistill.compare.runs import Run, common_datasets, finite_or_none, matched_rows
+from samdistill.compare.runs import Run, common_datasets, matched_rows
 
 
 @dataclass(frozen=True)
