@@ -85,13 +85,21 @@ def test_sgr_no_nan_when_all_masks_empty_or_single():
 
 
 def test_sgr_masks_resized_to_feature_size_by_area():
-    f1 = torch.rand(1, 4, 2, 2) + 0.1
-    f2 = torch.rand(1, 4, 2, 2) + 0.1
-    masks = torch.zeros(1, 2, 16, 16)
-    masks[0, 0, :8] = 1  # top half
-    masks[0, 1, :, :8] = 1  # left half: overlaps the top-left cell only
+    g = torch.Generator().manual_seed(0)
+    f1 = torch.rand(1, 4, 2, 2, generator=g) + 0.1
+    f2 = torch.rand(1, 4, 2, 2, generator=g) + 0.1
+    # Boundaries inside the 8x8 cells of the 2x2 feature map, so the resizes disagree: area gives
+    # the covered fraction (5/8, 4/8), nearest the cell's first pixel, bilinear a 2-pixel blend.
+    masks = torch.zeros(1, 3, 16, 16)
+    masks[0, 0, :5] = 1
+    masks[0, 1, :, :4] = 1
+    masks[0, 2, 2:14, 6:11] = 1
+    by_mode = {mode: sgr_loss(f1, f2, masks, mask_resize=mode).item() for mode in ("area", "nearest", "bilinear")}
+    assert len({round(v, 9) for v in by_mode.values()}) == 3, by_mode  # the test can tell them apart
+    cell_fraction = masks.reshape(1, 3, 2, 8, 2, 8).mean(dim=(3, 5))  # computed independently
+    assert cell_fraction[0, 0, 0, 0] == 5 / 8 and cell_fraction[0, 1, 0, 0] == 0.5
+    ref = sgr_loss(f1, f2, cell_fraction, mask_resize="nearest")  # already at feature size: no resize
     loss = sgr_loss(f1, f2, masks)
-    ref = sgr_loss(f1, f2, torch.nn.functional.adaptive_avg_pool2d(masks, (2, 2)), mask_resize="nearest")
     assert torch.isfinite(loss) and math.isclose(loss.item(), ref.item(), rel_tol=1e-6)
 
 

@@ -67,12 +67,41 @@ def test_ir2_reconstruction_does_not_train_ir1():
     assert any(g is not None and torch.count_nonzero(g) > 0 for g in _grads(m.spf))
 
 
-def test_relation_net_is_frozen_and_not_checkpointed():
+def test_relation_net_is_frozen_and_not_checkpointed(tmp_path):
+    """A real SAM4IR checkpoint written by the trainer: IR1, IR2 and SPF inside, the relation net
+    (VGG) not; the relation net is unchanged by training steps and the checkpoint loads back."""
+    from accelerate.state import AcceleratorState
+    from torch.utils.data import DataLoader
+
+    from samdistill.config.loader import config_from_dict
+    from samdistill.engine.checkpoint import list_checkpoints, load_checkpoint, load_method_state
+    from samdistill.engine.trainer import Trainer
+
     m = _method()
     assert not any(p.requires_grad for p in m.relation_net.parameters())
     assert m.frozen_prefixes() == ("relation_net.",)
+    relation_before = {k: v.clone() for k, v in m.relation_net.state_dict().items()}
+    assert relation_before  # it has weights a checkpoint could carry
+    cfg = config_from_dict({"output_dir": str(tmp_path), "model": {"name": BACKBONE},
+                            "sam4ir": {"enabled": True, "sgr": {"features": "random_conv"}},
+                            "train": {"steps": 2, "save_every": 0, "val_every": 0, "log_every": 1,
+                                      "tensorboard": False, "progress": False}})
+    batch = _batch()
+    loader = DataLoader([{k: v[i] for k, v in batch.items()} for i in range(2)], batch_size=2)
+    AcceleratorState._reset_state(reset_partial_state=True)
+    try:
+        Trainer(cfg, m, loader, None).fit()
+    finally:
+        AcceleratorState._reset_state(reset_partial_state=True)
+    [(step, path)] = list_checkpoints(tmp_path)
+    saved = load_checkpoint(path).method_state
+    assert step == 2 and {k.split(".")[0] for k in saved} == {"ir1", "ir2", "spf"}
+    assert all(torch.equal(v, relation_before[k]) for k, v in m.relation_net.state_dict().items())
     m.train()
     assert not m.relation_net.training
+    fresh = _method()
+    load_method_state(fresh, saved, path, fresh.frozen_prefixes())
+    assert all(torch.equal(fresh.state_dict()[k], v) for k, v in saved.items())
 
 
 def test_shipped_artifact_is_ir1_only_same_class_count_and_outputs(tmp_path):

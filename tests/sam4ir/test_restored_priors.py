@@ -53,13 +53,21 @@ class _Trainer:
 
 
 def test_method_publishes_ir1_every_k_steps(tmp_path):
+    """refresh_every=3: IR1 is published at steps 3, 6, 9 only, each time with its weights then."""
     cfg = _cfg(tmp_path)
     method = build_sam4ir_method(cfg)
     snap = tmp_path / "run" / "priors" / "ir1_snapshot.safetensors"
-    method.on_step_start(1, _Trainer(cfg))
-    assert not snap.exists()
-    method.on_step_start(3, _Trainer(cfg))
-    assert snap.exists()
+    published = {}
+    for step in range(11):
+        with torch.no_grad():  # IR1 changes every step, as in training
+            next(method.ir1.parameters()).add_(0.01)
+        before = snap.read_bytes() if snap.exists() else None
+        method.on_step_start(step, _Trainer(cfg))
+        if snap.exists() and snap.read_bytes() != before:
+            tensors, meta = read_safetensors(snap)
+            published[step] = meta["step"]
+            assert all(torch.equal(tensors[k], v) for k, v in method.ir1.state_dict().items())
+    assert published == {3: "3", 6: "6", 9: "9"}
 
 
 def _snapshot_step(path):
@@ -101,5 +109,27 @@ def test_new_snapshot_is_detected_by_content_not_mtime(tmp_path):
 
 
 def test_gt_source_is_a_plain_cached_provider(tmp_path):
-    provider = build_prior_provider(_cfg(tmp_path, ["sam4ir.prior_source=gt"]))
+    cfg = _cfg(tmp_path, ["sam4ir.prior_source=gt"])
+    provider = build_prior_provider(cfg)
     assert provider.source == "gt" and not isinstance(provider, RestoredPriorProvider)
+    rng = np.random.default_rng(3)
+    lq = rng.random((24, 24, 3), dtype=np.float32)
+    gt = np.zeros((24, 24, 3), np.float32)
+    gt[:, 12:] = 1.0
+    first = provider.masks_for_pair(0, None, lq, gt)
+    assert provider.stats["computed"] == 1
+    assert not np.array_equal(build_prior_provider(cfg, source="lq").masks_for_pair(0, None, lq, gt), first)
+
+    again = build_prior_provider(cfg)  # another process or run: the disk cache answers, SAM never runs
+    real = again.segmenter
+
+    class NoSegmenting:
+        fingerprint = real.fingerprint
+
+        def __call__(self, image):
+            raise AssertionError("segmented again instead of reading the cache")
+
+    again._segmenter = NoSegmenting()
+    assert np.array_equal(again.masks_for_pair(0, None, lq, gt), first)
+    assert again.stats == {"lru_hits": 0, "cache_hits": 1, "computed": 0}
+    assert np.array_equal(again.masks_for_pair(0, None, lq, gt), first) and again.stats["lru_hits"] == 1
