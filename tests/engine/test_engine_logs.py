@@ -62,3 +62,22 @@ def test_cli_train_prints_the_summary_and_progress(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     assert "training on cpu (1 process" in res.output and f"output: {out}" in res.output
     assert "step 4/8 (50%) loss" in res.output and "step 8/8 (100%)" in res.output
+
+
+def test_cli_ctrl_c_names_the_saved_checkpoint_and_exits_130(tmp_path, monkeypatch):
+    from samdistill.cli.main import app
+
+    def interrupted_at_step_3(cfg):
+        set_seed(cfg.seed)
+        return NoisyPlain(crash_at=3), *loaders()
+
+    monkeypatch.setattr("samdistill.build.build_experiment", interrupted_at_step_3)
+    cfg_file = tmp_path / "exp.yaml"
+    cfg_file.write_text(yaml.safe_dump({"model": {"name": TINY, "args": {"width": 4}},
+                                        "train": {"tensorboard": False, "steps": 8, "save_every": 0}}))
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["train", "--config", str(cfg_file), "--output-dir", str(out)])
+    assert res.exit_code == 130 and "Traceback" not in res.output
+    assert "training interrupted" in res.output
+    assert f"the last good state (step 3) is saved in {out / 'checkpoints' / 'step_0000003'}" in res.output
+    assert "samdistill train --resume" in res.output

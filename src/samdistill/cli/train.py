@@ -63,7 +63,10 @@ def train(
         method, train_loader, val_loader = build_experiment(cfg)
         if epochs is not None:
             cfg.train.steps = steps_for_epochs(train_loader, epochs, PartialState().num_processes)
-        result = Trainer(cfg, method, train_loader, val_loader).fit(resume=resume)
+        try:
+            result = Trainer(cfg, method, train_loader, val_loader).fit(resume=resume)
+        except KeyboardInterrupt:  # the trainer has saved and named the last complete step
+            raise typer.Exit(130) from None
         state = PartialState()
         state.destroy_process_group()
         if state.is_main_process:
