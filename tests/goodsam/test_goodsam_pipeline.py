@@ -145,13 +145,32 @@ def test_feature_level_distillation_trains_its_projections(tiny_world, stage1, t
     assert any(not torch.equal(a, b) for a, b in zip(before, method.feature_proj.parameters()))
 
 
-def test_vertical_windows_are_refused_until_wired(tiny_world, tmp_path):
-    from samdistill.config.loader import ConfigError
-    from samdistill.goodsam.method import GoodSAM
+def test_vertical_windows_train_end_to_end(tiny_world, stage1, tmp_path):
+    """GoodSAM++'s vertical sliding: 64-px-high panoramas in 32-px rows every 16 px -> 3 rows x 7 columns
+    (SegFormer needs windows of at least 32 px, so these panoramas are taller than the module's)."""
+    import json
 
-    cfg = make_cfg(tiny_world, tmp_path, "adapt", windows={"window_h": 16})
-    with pytest.raises(ConfigError, match="window_h"):
-        GoodSAM(cfg.goodsam)
+    from samdistill.goodsam.windows import WindowGrid
+    from samdistill.world.build import WorldBuildConfig, build_world
+
+    tall = tmp_path / "tall"
+    build_world(tall, WorldBuildConfig(pinhole_train=1, pinhole_val=0, pano_train=2, pano_val=0,
+                                       pinhole_size=(32, 64), pano_size=(64, 160)), progress=False)
+    src = stage1[0]
+    cfg = make_cfg(tiny_world, tmp_path / "v", "adapt", windows={"window_h": 32, "stride_h": 16},
+                   student={"init": str(src / "model.safetensors")}, ta={"init": str(src / "ta.safetensors")},
+                   data={"target": {"layout": "densepass", "root": str(tall / "pano"), "split": "train"},
+                         "val": None})
+    cfg.priors.world.roots = [str(tall / "pano")]
+    method, train, _ = build_experiment(cfg)
+    item = train.dataset.target[0]
+    grid = WindowGrid.for_size(cfg.goodsam.windows, *item["image"].shape[-2:])
+    assert len(grid) == 21 and item["masks"].shape == (21, 8, 32, 32)
+    assert {top for top, _ in grid.boxes} == {0, 16, 32}
+    assert any(o.rows_i != o.rows_j for o in grid.overlaps())  # vertical neighbours share rows
+    Trainer(cfg, method, train, None).fit()
+    logs = json.loads((tmp_path / "v" / "train_history.json").read_text())[-1]
+    assert np.isfinite(logs["patch"]) and logs["consistency"] > 0
 
 
 def test_every_goodsam_config_loads():

@@ -138,3 +138,21 @@ def test_2d_extract_stitch_and_overlaps():
         b = wid[o.j][list(o.rows_j)][:, list(o.cols_j)]
         assert torch.equal(a, b)
         assert set(a.flatten().tolist()) == set(wid[o.i].flatten().tolist()) & set(wid[o.j].flatten().tolist())
+
+
+@pytest.mark.parametrize("vertical", [False, True])
+def test_window_grid_extracts_crops_and_stitches(vertical):
+    from samdistill.goodsam.windows import WindowConfig, WindowGrid, extract_windows, window_starts
+
+    cfg = WindowConfig(window=8, stride=6, wrap=True, window_h=4 if vertical else None, stride_h=3)
+    x = torch.rand(2, 3, 10, 20)
+    grid = WindowGrid.for_size(cfg, 10, 20)
+    win = grid.extract(x)
+    assert win.shape == (2 * len(grid), 3, *grid.window_hw)
+    if not vertical:  # the 1-D path, unchanged
+        torch.testing.assert_close(win, extract_windows(x, window_starts(20, 8, 6, True), 8))
+    else:  # rows 0, 3, 6 (the last aligned to the bottom edge) x the 1-D columns
+        assert len(grid) == 3 * len(window_starts(20, 8, 6, True)) and grid.boxes[-1][0] == 6
+    for k in (0, len(grid) - 1):  # the seam window included
+        torch.testing.assert_close(grid.crop(x[1], k), win[len(grid) + k])
+    torch.testing.assert_close(grid.stitch(win), x)

@@ -57,8 +57,8 @@ def build_goodsam_experiment(cfg: Any) -> tuple[GoodSAM, DataLoader, Optional[Da
         from samdistill.priors.provider import PriorProvider
 
         provider = PriorProvider(cfg.priors, source="lq")
-        target = PanoramaWindows(_with_classes(d.target, g.classes), g.windows.window, g.windows.stride, provider,
-                                 d.num_masks, wrap=g.windows.wrap, masks_per_window=masks_per_window(cfg))
+        target = PanoramaWindows(_with_classes(d.target, g.classes), g.windows, provider, d.num_masks,
+                                 masks_per_window=masks_per_window(cfg))
         train_set = WithSource(target, source if g.weights.source > 0 else None, seed=cfg.seed)
         batch_size = d.target_batch_size
     if len(train_set) < batch_size:

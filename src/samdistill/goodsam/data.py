@@ -1,7 +1,8 @@
 """Unlabeled target panoramas with SAM's masks of every sliding window, for the adaptation stage.
 
-An item is one whole panorama plus, for each of its K windows, the N largest masks the
-segmenter found in that window: `{"image": (3, H, W) float, "masks": (K, N, H, w) uint8,
+An item is one whole panorama plus, for each of its K windows (`WindowGrid`: horizontal, or a
+grid with GoodSAM++'s vertical sliding), the N largest masks the segmenter found in that window:
+`{"image": (3, H, W) float, "masks": (K, N, h, w) uint8,
 "name", "index"}`, and `"label"` (H, W) int64 for a labeled panorama (to score pseudo-labels). Two ways to get a window's masks (`masks_per_window`):
 
 - True (default, what the paper does): segment each window as its own image. SAM resizes the
@@ -25,7 +26,7 @@ from samdistill.data.io import read_image, to_tensor
 from samdistill.data.segmentation.config import SegDatasetConfig
 from samdistill.data.segmentation.dataset import read_label, to_classes
 from samdistill.data.segmentation.layouts import resolve_samples
-from samdistill.goodsam.windows import window_columns, window_starts
+from samdistill.goodsam.windows import WindowConfig, WindowGrid
 from samdistill.priors.maskset import MaskSet
 
 
@@ -40,34 +41,32 @@ def top_masks(masks: np.ndarray, n: int) -> np.ndarray:
 
 
 class PanoramaWindows(Dataset):
-    def __init__(self, cfg: SegDatasetConfig, window: int, stride: int, provider: Any, num_masks: int,
-                 wrap: bool = True, masks_per_window: bool = True, samples: Optional[list] = None):
+    def __init__(self, cfg: SegDatasetConfig, windows: WindowConfig, provider: Any, num_masks: int,
+                 masks_per_window: bool = True, samples: Optional[list] = None):
         self.cfg = cfg
         self.samples = list(samples) if samples is not None else resolve_samples(cfg)
-        self.window, self.stride, self.wrap = window, stride, wrap
+        self.windows = windows
         self.provider, self.num_masks = provider, num_masks
         self.masks_per_window = masks_per_window
-        self._starts: dict[int, list[int]] = {}
 
     def __len__(self) -> int:
         return len(self.samples)
 
-    def starts(self, width: int) -> list[int]:
-        if width not in self._starts:
-            self._starts[width] = window_starts(width, self.window, self.stride, self.wrap)
-        return self._starts[width]
-
     def window_masks(self, image: np.ndarray) -> np.ndarray:
-        """`(K, N, H, window)` uint8 masks of every window of one panorama (float (H, W, 3))."""
-        width = image.shape[1]
-        if width < self.window:
-            raise ValueError(f"panorama is {width} px wide, narrower than one window ({self.window} px)")
-        cols = window_columns(self.starts(width), self.window, width).numpy()
+        """`(K, N, h, w)` uint8 masks of every window of one panorama (float (H, W, 3))."""
+        height, width = image.shape[:2]
+        if width < self.windows.window:
+            raise ValueError(f"panorama is {width} px wide, narrower than one window ({self.windows.window} px)")
+        if self.windows.window_h is not None and height < self.windows.window_h:
+            raise ValueError(f"panorama is {height} px high, lower than one window ({self.windows.window_h} px)")
+        grid = WindowGrid.for_size(self.windows, height, width)
         if self.masks_per_window:
-            stacks = [self.provider.masks_for(np.ascontiguousarray(image[:, c])).masks for c in cols]
+            stacks = [self.provider.masks_for(np.ascontiguousarray(grid.crop(image.transpose(2, 0, 1), k)
+                                                                   .transpose(1, 2, 0))).masks
+                      for k in range(len(grid))]
         else:
             whole: MaskSet = self.provider.masks_for(image)
-            stacks = [whole.masks[:, :, c] for c in cols]
+            stacks = [grid.crop(whole.masks, k) for k in range(len(grid))]
         return np.stack([top_masks(s, self.num_masks) for s in stacks])
 
     def __getitem__(self, index: int) -> dict:

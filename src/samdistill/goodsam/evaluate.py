@@ -12,7 +12,7 @@ from typing import Any, Iterable
 import torch
 
 from samdistill.data.segmentation.labels import IGNORE_INDEX
-from samdistill.goodsam.windows import extract_windows, window_starts
+from samdistill.goodsam.windows import WindowGrid
 from samdistill.metrics.segmentation import ConfusionMatrix
 
 
@@ -27,9 +27,8 @@ def pseudo_label_scores(method: Any, batches: Iterable[dict]) -> dict[str, Any]:
     method.eval()
     for batch in batches:
         x, masks, label = batch["image"], batch["masks"], batch["label"]
-        starts = window_starts(x.shape[-1], cfg.windows.window, cfg.windows.stride, cfg.windows.wrap)
-        xw = extract_windows(x, starts, cfg.windows.window)
-        truth = extract_windows(label, starts, cfg.windows.window)
+        grid = WindowGrid.for_size(cfg.windows, *x.shape[-2:])
+        xw, truth = grid.extract(x), grid.extract(label)
         logits = method.ta(xw)
         labels = method.pseudo_labels(logits, masks.flatten(0, 1).bool())
         cms["ta"].update(logits.argmax(1), truth)

@@ -26,7 +26,7 @@ from samdistill.goodsam import dar as D
 from samdistill.goodsam import mka
 from samdistill.goodsam.config import GoodSAMConfig, SegNetConfig
 from samdistill.goodsam.segformer import SegmentationNet
-from samdistill.goodsam.windows import extract_windows, overlaps, stitch, window_starts
+from samdistill.goodsam.windows import WindowGrid
 from samdistill.methods.base import Method, StepOutput
 
 
@@ -56,12 +56,6 @@ class GoodSAM(Method):
         self.ta, self._ta_args = build_net(cfg.ta, self.num_classes)
         if cfg.stage == "source" and not cfg.train_ta:
             self.ta.requires_grad_(False)
-        if cfg.windows.window_h is not None:
-            from samdistill.config.loader import ConfigError
-
-            raise ConfigError("goodsam.windows.window_h: vertical sliding (GoodSAM++) exists in goodsam/windows.py "
-                              "(grid_windows, extract_windows_2d, stitch_2d) but is not wired into training yet; "
-                              "leave it null")
         # MKA feature level (optional): 1x1 projections of the student's stages to the TA's widths
         self.feature_proj = (mka.make_projections(self.student.hidden_sizes, self.ta.hidden_sizes)
                              if cfg.stage == "adapt" and cfg.weights.feature > 0 else None)
@@ -90,13 +84,13 @@ class GoodSAM(Method):
     def _adapt_step(self, batch: dict[str, Any]) -> StepOutput:
         cfg, w = self.cfg, self.cfg.weights
         target = batch["target"]
-        x, masks = target["image"], target["masks"]  # (B, 3, H, W), (B, K, N, H, window)
-        b, width = x.shape[0], x.shape[-1]
-        starts = window_starts(width, cfg.windows.window, cfg.windows.stride, cfg.windows.wrap)
-        k = len(starts)
+        x, masks = target["image"], target["masks"]  # (B, 3, H, W), (B, K, N, window_h, window)
+        b = x.shape[0]
+        grid = WindowGrid.for_size(cfg.windows, *x.shape[-2:])
+        k = len(grid)
         if masks.shape[1] != k:
             raise ValueError(f"batch has masks for {masks.shape[1]} windows, the window config gives {k}")
-        xw = extract_windows(x, starts, cfg.windows.window)  # (B*K, 3, H, window)
+        xw = grid.extract(x)  # (B*K, 3, window_h, window)
         if self.feature_proj is not None:
             ta_w, ta_feats = self.ta.forward_with_features(xw)
             student_w, student_feats = self.student.forward_with_features(xw)
@@ -110,14 +104,13 @@ class GoodSAM(Method):
                                                       high_conf_norm=cfg.mka.high_conf_norm)),
             "boundary": (w.boundary, lambda: D.boundary_loss(student_w, labels["ensemble"], labels["boundary"],
                                                              cfg.dar.boundary_weight, cfg.dar.boundary_background_weight)),
-            "image": (w.image, lambda: mka.image_loss(self.student(x), stitch(ta_w.detach(), starts, cfg.windows.window,
-                                                                               width), kind=cfg.mka.image_kind,
-                                                      temperature=cfg.mka.temperature)),
+            "image": (w.image, lambda: mka.image_loss(self.student(x), grid.stitch(ta_w.detach()),
+                                                      kind=cfg.mka.image_kind, temperature=cfg.mka.temperature)),
             "ta_update": (w.ta_update, lambda: mka.ta_loss(ta_w, labels["ensemble"], labels["high_conf"],
                                                            weight_e=cfg.mka.weight_e, weight_h=cfg.mka.weight_h,
                                                            high_conf_norm=cfg.mka.high_conf_norm)),
             "consistency": (w.consistency, lambda: D.pairwise_consistency(
-                ta_w.unflatten(0, (b, k)), overlaps(starts, cfg.windows.window, width),
+                ta_w.unflatten(0, (b, k)), grid.overlaps(),
                 kind=cfg.dar.consistency_kind, reduction=cfg.dar.consistency_reduction)),
             "source": (w.source, lambda: self._supervised(batch["source"], logs) if "source" in batch else None),
             "feature": (w.feature, lambda: mka.feature_distillation(student_feats, ta_feats, self.feature_proj)),

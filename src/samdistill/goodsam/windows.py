@@ -12,6 +12,7 @@ laid out batch-major, `(B*K, ...)` = b0k0, b0k1, ..., b1k0, ... (or `(B, K, ...)
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple, Optional, Sequence
 
 import torch
@@ -192,3 +193,53 @@ def overlaps_2d(boxes: Sequence[tuple[int, int]], window_hw: tuple[int, int],
             if rows_i and cols_i:
                 out.append(Overlap2D(i, j, rows_i, rows_j, cols_i, cols_j))
     return out
+
+
+# ---- one object for both: what training, pseudo-label scoring and the demo use ---------------------
+
+@dataclass(frozen=True)
+class WindowGrid:
+    """The windows of one panorama size: horizontal only (`vertical=False`, every window full height,
+    the 1-D functions above) or GoodSAM++'s grid (the 2-D functions). `boxes` are (top, left)."""
+
+    boxes: tuple[tuple[int, int], ...]
+    window_hw: tuple[int, int]
+    size_hw: tuple[int, int]
+    vertical: bool
+
+    @classmethod
+    def for_size(cls, cfg: "WindowConfig", height: int, width: int) -> "WindowGrid":
+        if cfg.window_h is None:
+            starts = window_starts(width, cfg.window, cfg.stride, cfg.wrap)
+            return cls(tuple((0, s) for s in starts), (height, cfg.window), (height, width), False)
+        stride_h = cfg.stride_h if cfg.stride_h is not None else cfg.window_h
+        boxes = grid_windows(height, width, (cfg.window_h, cfg.window), (stride_h, cfg.stride), cfg.wrap)
+        return cls(tuple(boxes), (cfg.window_h, cfg.window), (height, width), True)
+
+    def __len__(self) -> int:  # K, the number of windows
+        return len(self.boxes)
+
+    @property
+    def starts(self) -> list[int]:
+        return [left for _, left in self.boxes]
+
+    def extract(self, x: torch.Tensor, flat: bool = True) -> torch.Tensor:
+        if self.vertical:
+            return extract_windows_2d(x, self.boxes, self.window_hw, flat)
+        return extract_windows(x, self.starts, self.window_hw[1], flat)
+
+    def stitch(self, window_logits: torch.Tensor, flat: bool = True) -> torch.Tensor:
+        if self.vertical:
+            return stitch_2d(window_logits, self.boxes, self.window_hw, self.size_hw, flat)
+        return stitch(window_logits, self.starts, self.window_hw[1], self.size_hw[1], flat)
+
+    def overlaps(self) -> list:
+        if self.vertical:
+            return overlaps_2d(self.boxes, self.window_hw, self.size_hw)
+        return overlaps(self.starts, self.window_hw[1], self.size_hw[1])
+
+    def crop(self, array, k: int):
+        """Window k of a numpy/torch array `(..., H, W)` (modular columns)."""
+        (top, left), (wh, ww), width = self.boxes[k], self.window_hw, self.size_hw[1]
+        cols = [(left + n) % width for n in range(ww)]
+        return array[..., top:top + wh, :][..., cols]

@@ -76,23 +76,23 @@ def _pseudo_labels(cfg: ExperimentConfig) -> dict:
     from samdistill.goodsam.data import PanoramaWindows
     from samdistill.goodsam.evaluate import pseudo_label_scores
     from samdistill.goodsam.method import GoodSAM
-    from samdistill.goodsam.windows import extract_windows, stitch, window_starts
+    from samdistill.goodsam.windows import WindowGrid
     from samdistill.priors.provider import PriorProvider
 
     g = cfg.goodsam
     method = GoodSAM(g)
-    val = PanoramaWindows(g.data.val.model_copy(update={"classes": g.classes}), g.windows.window, g.windows.stride,
-                          PriorProvider(cfg.priors), g.data.num_masks, wrap=g.windows.wrap,
+    val = PanoramaWindows(g.data.val.model_copy(update={"classes": g.classes}), g.windows,
+                          PriorProvider(cfg.priors), g.data.num_masks,
                           masks_per_window=masks_per_window(cfg))
     scores = pseudo_label_scores(method, DataLoader(val, batch_size=1))
     item = val[0]
     x = item["image"][None]
-    starts = window_starts(x.shape[-1], g.windows.window, g.windows.stride, g.windows.wrap)
+    grid = WindowGrid.for_size(g.windows, *x.shape[-2:])
     with torch.no_grad():
-        logits = method.ta(extract_windows(x, starts, g.windows.window))
+        logits = method.ta(grid.extract(x))
         e = method.pseudo_labels(logits, item["masks"].bool())["ensemble"]
     onehot = torch.nn.functional.one_hot(e.clamp(max=method.num_classes - 1), method.num_classes).permute(0, 3, 1, 2)
-    votes = stitch(onehot.float(), starts, g.windows.window, x.shape[-1])  # windows vote per pixel
+    votes = grid.stitch(onehot.float())  # windows vote per pixel
     scores["example"] = {"name": item["name"], "image": item["image"], "label": item["label"],
                          "ensemble": votes.argmax(1)[0]}
     return scores
