@@ -7,12 +7,15 @@ What is timed: `metrics.pair_scores.PairScorer.score_many` (RGB, no crop border)
 images in [0, 1] already in memory: quantization to 8 bits, PSNR and SSIM of every pair. Not timed:
 reading or restoring images. `--reference` also times the float64 one-image-at-a-time `psnr` + `ssim`
 of `metrics.psnr_ssim` (the reference implementation) and reports the largest SSIM difference.
-Each variant: one untimed warm-up pair, then `--repeats` timed runs; mean and spread (max - min).
+Each variant: one untimed warm-up pair, then `--repeats` timed runs; mean and spread (max - min) of
+the wall-clock time, and the process CPU time (all threads), which does not grow when other
+processes share the cores (the load average is printed beside).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -33,17 +36,22 @@ def _pairs(count: int, size: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return preds, gts
 
 
-def _time(fn, repeats: int) -> list[float]:
-    times = []
+def _time(fn, repeats: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and process CPU seconds (all threads) of each repeat."""
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return times
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return wall, cpu
 
 
-def _summary(times: list[float]) -> dict:
-    return {"runs_s": times, "mean_s": statistics.fmean(times), "spread_s": max(times) - min(times)}
+def _summary(times: tuple[list[float], list[float]]) -> dict:
+    wall, cpu = times
+    # CPU seconds do not grow when other processes share the cores: wall / threads is the idle-machine bound
+    return {"runs_s": wall, "mean_s": statistics.fmean(wall), "spread_s": max(wall) - min(wall),
+            "cpu_s": cpu, "mean_cpu_s": statistics.fmean(cpu), "load_avg_1min": os.getloadavg()[0]}
 
 
 def run(images: int, size: int, repeats: int, threads: int, reference: bool) -> dict:
@@ -86,7 +94,7 @@ def main() -> None:
             r = row[key]
             print(f"{key}: PSNR+SSIM of {row['images']} pairs of {row['size']}x{row['size']}: {r['mean_s']:.2f} s "
                   f"± {r['spread_s'] / 2:.2f} (mean of {row['repeats']}, spread {r['spread_s']:.2f} s; "
-                  f"{row['threads']} thread(s))")
+                  f"{row['threads']} thread(s)); CPU time {r['mean_cpu_s']:.2f} s; load average {r['load_avg_1min']:.1f}")
     if "max_ssim_difference" in row:
         print(f"largest SSIM difference fast vs reference: {row['max_ssim_difference']:.1e}")
     if args.json:
