@@ -25,6 +25,7 @@ from samdistill.build import build_experiment
 from samdistill.config.loader import apply_overrides, config_from_dict
 from samdistill.engine.config import OptimizerConfig
 from samdistill.engine.optim import build_optimizer
+from samdistill.priors.segmenter import describe_fingerprint
 from samdistill.report.demo import BASE
 from samdistill.sam4ir.priors import write_ir1_snapshot
 from samdistill.sam4ir.refresh import PriorRefresher, refresh_priors
@@ -88,7 +89,7 @@ def main() -> None:
         ds[i]
     old_fetch = _fetch_ms(ds, args.items)
     print(f"\n{n_pairs} pairs (train + val), {stats.images} made, refresh batch {args.batch}, "
-          f"{cfg.priors.backend} segmenter\n")
+          f"{describe_fingerprint(method._refresher._fingerprint)}\n")
     print("| refresh, per image | read | IR1 | segment | store | total |\n|---|---|---|---|---|---|")
     print(f"| ms | {ms['read']:.1f} | {ms['restore']:.1f} | {ms['segment']:.1f} | {ms['store']:.1f} | "
           f"{1000 * refresh_s / max(stats.images, 1):.1f} |")
