@@ -199,3 +199,38 @@ def test_a_dataset_root_override_keeps_its_roles_layout_and_split():
     assert (d.source.layout, d.source.split) == ("cityscapes", "train")
     assert (d.target.layout, d.target.split) == ("densepass", "train")
     assert (d.val.layout, d.val.split) == ("densepass", "val")
+
+
+def test_ema_ta_makes_the_labels_and_follows_the_ta(tiny_world, tmp_path):
+    """`ta_ema`: pseudo-labels from a slow copy of the TA, ema <- d*ema + (1-d)*ta before each step, checkpointed."""
+    from samdistill.goodsam.method import GoodSAM
+
+    cfg = make_cfg(tiny_world, tmp_path, "adapt", ta_ema=0.9)
+    method = GoodSAM(cfg.goodsam)
+    assert any(k.startswith("ta_ema.") for k in method.state_dict())
+    assert not any(p.requires_grad for p in method.ta_ema.parameters())
+    name, live = next((n, p) for n, p in method.ta.named_parameters() if p.ndim > 1)
+    before = live.detach().clone()
+    with torch.no_grad():
+        live.add_(1.0)
+    method.on_step_start(0, None)  # step 0: the copy is the TA it started from
+    torch.testing.assert_close(dict(method.ta_ema.named_parameters())[name], before)
+    method.on_step_start(1, None)
+    torch.testing.assert_close(dict(method.ta_ema.named_parameters())[name], before + 0.1)
+    method.train()
+    assert method.ta.training and not method.ta_ema.training
+    method, train, _ = build_experiment(cfg)
+    batch = next(iter(train))
+    with torch.no_grad():
+        method.ta.apply(lambda m: [p.add_(0.5) for p in m.parameters(recurse=False)])  # TA and copy now differ
+    captured = []
+    original = method.pseudo_labels
+    method.pseudo_labels = lambda logits, masks: captured.append(logits) or original(logits, masks)
+    method(batch)
+    from samdistill.goodsam.windows import WindowGrid
+
+    x = batch["target"]["image"]
+    xw = WindowGrid.for_size(cfg.goodsam.windows, *x.shape[-2:]).extract(x)
+    with torch.no_grad():
+        torch.testing.assert_close(captured[0], method.ta_ema(xw))
+        assert not torch.allclose(captured[0], method.ta.eval()(xw))

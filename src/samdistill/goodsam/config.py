@@ -142,6 +142,11 @@ class GoodSAMConfig(StrictModel):
     ta: SegNetConfig = Field(default_factory=lambda: SegNetConfig(size="mini"),
                              description="teacher assistant; the paper's is SegFormer-B5-like (size: b5)")
     train_ta: bool = Field(True, description="stage source: train the TA too (false: it is loaded, pretrained)")
+    ta_ema: float = Field(
+        0.0, ge=0, lt=1, description="adapt stage, not in the paper: > 0 makes the pseudo-labels (E, E_H) and the "
+        "whole-image target come from an exponential moving average of the TA with this decay (a mean teacher, "
+        "as in DAFormer-style self-training), so the TA learning its own labels cannot drift them step by step; "
+        "0: the TA itself, as the paper describes")
     windows: WindowConfig = Field(default_factory=WindowConfig)
     fusion: Literal["ctcf", "majority"] = Field(
         "ctcf", description="how SAM masks and TA predictions make the ensemble labels: CTCF (paper) or "

@@ -14,6 +14,7 @@ Only the student ships; the TA is saved beside it (`ta.safetensors`) for the nex
 """
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
@@ -56,11 +57,31 @@ class GoodSAM(Method):
         self.ta, self._ta_args = build_net(cfg.ta, self.num_classes)
         if cfg.stage == "source" and not cfg.train_ta:
             self.ta.requires_grad_(False)
+        # the TA's slow copy that makes the pseudo-labels (`ta_ema` > 0); saved in checkpoints for resume
+        self.ta_ema = (copy.deepcopy(self.ta).requires_grad_(False).eval()
+                       if cfg.stage == "adapt" and cfg.ta_ema > 0 else None)
         # MKA feature level (optional): 1x1 projections of the student's stages to the TA's widths
         self.feature_proj = (mka.make_projections(self.student.hidden_sizes, self.ta.hidden_sizes)
                              if cfg.stage == "adapt" and cfg.weights.feature > 0 else None)
 
     # ------------------------------------------------------------------ training
+    def train(self, mode: bool = True) -> "GoodSAM":
+        super().train(mode)
+        if getattr(self, "ta_ema", None) is not None:
+            self.ta_ema.eval()  # labels from the deterministic network (no dropout / drop path)
+        return self
+
+    @torch.no_grad()
+    def on_step_start(self, step: int, trainer: Any) -> None:
+        if self.ta_ema is None or step == 0:
+            return
+        decay = self.cfg.ta_ema
+        for ema, live in zip(self.ta_ema.state_dict().values(), self.ta.state_dict().values()):
+            if ema.is_floating_point():
+                ema.mul_(decay).add_(live.detach(), alpha=1 - decay)
+            else:
+                ema.copy_(live)
+
     def forward(self, batch: dict[str, Any]) -> StepOutput:
         if self.cfg.stage == "source":
             return self._source_step(batch)
@@ -96,7 +117,9 @@ class GoodSAM(Method):
             student_w, student_feats = self.student.forward_with_features(xw)
         else:
             ta_w, student_w = self.ta(xw), self.student(xw)
-        labels = self.pseudo_labels(ta_w.detach(), masks.flatten(0, 1).bool())
+        with torch.no_grad():
+            label_logits = self.ta_ema(xw) if self.ta_ema is not None else ta_w.detach()
+        labels = self.pseudo_labels(label_logits, masks.flatten(0, 1).bool())
         logs: dict[str, float] = {"decided": float((labels["high_conf"] != IGNORE_INDEX).float().mean())}
         terms = {
             "patch": (w.patch, lambda: mka.patch_loss(student_w, labels["ensemble"], labels["high_conf"],
@@ -104,7 +127,7 @@ class GoodSAM(Method):
                                                       high_conf_norm=cfg.mka.high_conf_norm)),
             "boundary": (w.boundary, lambda: D.boundary_loss(student_w, labels["ensemble"], labels["boundary"],
                                                              cfg.dar.boundary_weight, cfg.dar.boundary_background_weight)),
-            "image": (w.image, lambda: mka.image_loss(self.student(x), grid.stitch(ta_w.detach()),
+            "image": (w.image, lambda: mka.image_loss(self.student(x), grid.stitch(label_logits),
                                                       kind=cfg.mka.image_kind, temperature=cfg.mka.temperature)),
             "ta_update": (w.ta_update, lambda: mka.ta_loss(ta_w, labels["ensemble"], labels["high_conf"],
                                                            weight_e=cfg.mka.weight_e, weight_h=cfg.mka.weight_h,
