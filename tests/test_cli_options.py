@@ -29,3 +29,16 @@ def test_short_options_are_consistent_across_commands():
     assert meaning["-o"] <= {"--out", "--output-dir"}
     for short, longs in meaning.items():
         assert len(longs) == 1 or short == "-o", (short, longs, where[short])
+
+
+def test_help_paragraphs_wrap_to_the_terminal_not_to_the_source():
+    """A docstring's line breaks inside a paragraph must not reach --help (it printed 'packages or' alone)."""
+    from samdistill.cli.main import _reflow
+
+    assert _reflow("one two\nthree.\n\nA list:\n- a\n- b") == "one two three.\n\nA list:\n- a\n- b"
+    for path, cmd in _commands(typer.main.get_command(app)):
+        if cmd.help:
+            for para in cmd.help.split("\n\n"):
+                lines = para.splitlines()
+                if not any(ln.lstrip().startswith(("-", "*", "samdistill ")) or ln.startswith("  ") for ln in lines):
+                    assert len(lines) == 1, (" ".join(path), para)

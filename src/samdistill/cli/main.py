@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 
 import typer
 
 app = typer.Typer(
     name="samdistill",
     help=(
-        "Use SAM only at training time to make small restoration networks better (SAM4IR), "
-        "and ship them at exactly their original speed.\n\n"
+        "Use SAM only at training time to make small networks better, and ship them at exactly their "
+        "original speed: restoration networks (SAM4IR) and 360° panoramic segmenters (GoodSAM).\n\n"
         "Start with `samdistill demo --quick`. Every subcommand has its own --help."
     ),
     no_args_is_help=True,
@@ -42,6 +43,29 @@ for _name in _COMMAND_MODULES:
             raise
         continue
     _mod.register(app)
+
+
+def _reflow(doc: str) -> str:
+    """Join the lines of each docstring paragraph so --help wraps them to the terminal, not at the
+    source's line breaks; paragraphs holding lists or indented examples keep their lines."""
+    out = []
+    for para in doc.strip().split("\n\n"):
+        lines = para.splitlines()
+        keep = any(ln.lstrip().startswith(("-", "*", "samdistill ")) or ln.startswith("  ") for ln in lines)
+        out.append(para if keep else " ".join(ln.strip() for ln in lines))
+    return "\n\n".join(out)
+
+
+def _reflow_help(typer_app: typer.Typer) -> None:
+    for cmd in typer_app.registered_commands:
+        if cmd.help is None and cmd.callback is not None and cmd.callback.__doc__:
+            cmd.help = _reflow(inspect.getdoc(cmd.callback))
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _reflow_help(group.typer_instance)
+
+
+_reflow_help(app)
 
 
 def main() -> None:  # pragma: no cover - console entry
