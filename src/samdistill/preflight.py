@@ -133,12 +133,17 @@ def _paired_dataset(where: str, ds: Any) -> list[str]:
 
 
 def _priors(priors: Any) -> list[str]:
-    """SAM's checkpoint when SAM will run (backend sam, or auto with a checkpoint set)."""
+    """SAM's checkpoint when SAM will run (backend sam, or auto with a checkpoint set); SAM 2's folder."""
     if priors.backend == "sam" and not priors.sam.checkpoint:
         return ["priors.sam.checkpoint: not set, but priors.backend=sam needs one (a local Hugging Face SAM folder "
                 "or an official sam_vit_*.pth); or set priors.backend=offline"]
     if priors.backend in ("sam", "auto"):
         return _path("priors.sam.checkpoint", priors.sam.checkpoint)
+    if priors.backend == "sam2":
+        if not priors.sam2.checkpoint:
+            return ["priors.sam2.checkpoint: not set, but priors.backend=sam2 needs one (a local Hugging Face "
+                    "Sam2Model folder); or set priors.backend=offline"]
+        return _path("priors.sam2.checkpoint", priors.sam2.checkpoint, folder=True)
     return []
 
 

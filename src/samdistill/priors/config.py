@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from samdistill.config.base import StrictModel
 
@@ -33,6 +33,46 @@ class SAMConfig(StrictModel):
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
     dtype: Literal["float32", "float16", "bfloat16"] = "float32"
     amg: AMGConfig = Field(default_factory=AMGConfig)
+
+
+# Named AMG presets: the automatic mask generators' published defaults, where they differ from
+# AMGConfig's (segment-anything's). SAM 2's SAM2AutomaticMaskGenerator lowers pred_iou_thresh to
+# 0.8 and keeps everything else (32 points per side, stability 0.95, mask threshold 0, box NMS
+# 0.7, no crops, multimask output, no mask-to-mask refinement).
+AMG_PRESETS: dict[str, dict] = {"sam": {}, "sam2": {"pred_iou_thresh": 0.8}}
+
+
+class SAM2Config(StrictModel):
+    """SAM 2 / 2.1 image model (transformers' Sam2Model) driven by our automatic mask generator."""
+
+    checkpoint: Optional[str] = Field(
+        None, description="local Hugging Face Sam2Model directory (config.json model_type sam2 + weights)"
+    )
+    device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
+    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
+    amg_preset: Literal["sam2", "sam"] = Field(
+        "sam2",
+        description="defaults of the amg keys not given: sam2 = SAM 2's automatic mask generator "
+        "(pred_iou_thresh 0.8), sam = segment-anything's (0.88); set keys always win",
+    )
+    multimask_output: bool = Field(True, description="3 masks per point prompt (SAM 2's AMG default), else 1")
+    amg: AMGConfig = Field(default_factory=AMGConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data):
+        """Fill the amg keys the user did not give from the preset (so a dumped config, which
+        holds every key, reloads to the same values whatever the preset says)."""
+        if not isinstance(data, dict):
+            return data
+        preset = AMG_PRESETS.get(data.get("amg_preset", "sam2"))
+        if preset is None:
+            return data  # the Literal check reports it
+        amg = data.get("amg")
+        given = amg.model_dump(exclude_unset=True) if isinstance(amg, AMGConfig) else dict(amg or {})
+        if not isinstance(amg, (AMGConfig, dict, type(None))):
+            return data
+        return {**data, "amg": {**preset, **given}}
 
 
 class OfflineSegmenterConfig(StrictModel):
@@ -81,11 +121,12 @@ class WorldSegmenterConfig(StrictModel):
 
 
 class PriorsConfig(StrictModel):
-    backend: Literal["auto", "sam", "offline", "world"] = Field(
-        "auto", description="auto: SAM if sam.checkpoint is set, else the offline segmenter; world: the street "
-        "world's exact masks (an ideal SAM, for rendered images only)"
+    backend: Literal["auto", "sam", "sam2", "offline", "world"] = Field(
+        "auto", description="auto: SAM if sam.checkpoint is set, else the offline segmenter; sam2: SAM 2 / 2.1 "
+        "(sam2.checkpoint); world: the street world's exact masks (an ideal SAM, for rendered images only)"
     )
     sam: SAMConfig = Field(default_factory=SAMConfig)
+    sam2: SAM2Config = Field(default_factory=SAM2Config)
     offline: OfflineSegmenterConfig = Field(default_factory=OfflineSegmenterConfig)
     world: WorldSegmenterConfig = Field(default_factory=WorldSegmenterConfig)
     encoding: Literal["channels", "gray", "label", "boundary", "region_mean", "region_label"] = Field(

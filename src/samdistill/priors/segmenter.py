@@ -6,8 +6,9 @@ the mask-cache key, so changing any of them can never return stale masks.
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
-
+from dataclasses import dataclass
 
 from samdistill.priors.config import PriorsConfig
 from samdistill.priors.base import Segmenter, SegmenterBase, check_image, segment_batch  # noqa: F401 (re-exported)
@@ -18,6 +19,46 @@ OFFLINE_FALLBACK_MESSAGE = (
     "no SAM checkpoint configured: using the offline {method} segmenter "
     "(a classical stand-in; set priors.sam.checkpoint=... to use SAM)"
 )
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What `priors.backend: <name>` is, what it needs, and the keys of its cache fingerprint."""
+
+    name: str
+    description: str
+    config: str  # the config section holding its parameters
+    requires: tuple[str, ...]  # Python modules it imports
+    transformers_class: str | None  # the transformers model class it needs, if any
+    fingerprint_fields: tuple[str, ...]
+
+    def missing(self) -> list[str]:
+        """What is not installed ([] = available)."""
+        gone = [m for m in self.requires if importlib.util.find_spec(m) is None]
+        if not gone and self.transformers_class:
+            import transformers
+
+            if not hasattr(transformers, self.transformers_class):
+                gone.append(f"transformers.{self.transformers_class} (transformers {transformers.__version__})")
+        return gone
+
+
+_SAM_FIELDS = ("backend", "model_type", "variant", "image_size", "checkpoint_sha256", "dtype", "amg")
+# Kept equal to what each segmenter's fingerprint() returns by tests/priors/test_backends.py.
+BACKENDS: dict[str, BackendInfo] = {b.name: b for b in (
+    BackendInfo("sam", "SAM / SAM-HQ: official sam_vit_{b,l,h}_*.pth or a Hugging Face SamModel / SamHQModel "
+                "folder, our automatic mask generator (segment-anything's defaults)", "priors.sam",
+                ("transformers",), "SamModel", _SAM_FIELDS),
+    BackendInfo("sam2", "SAM 2 / 2.1: a Hugging Face Sam2Model folder, our automatic mask generator "
+                "(SAM 2's defaults: amg_preset sam2)", "priors.sam2", ("transformers",), "Sam2Model",
+                _SAM_FIELDS[:-1] + ("multimask_output", "amg")),
+    BackendInfo("offline", "classical segment-everything stand-in (Felzenszwalb or SLIC), no weights",
+                "priors.offline", ("skimage",), None,
+                ("backend", "method", "<the method's parameters: felzenszwalb scale, sigma, min_size, "
+                 "extra_scales if set; slic n_segments, compactness, sigma, start_label>", "skimage", "version")),
+    BackendInfo("world", "the street world's exact object / part masks (rendered images only)", "priors.world",
+                (), None, ("backend", "index", "parts", "min_area", "min_correlation", "min_margin", "version")),
+)}
 
 
 def uses_sam(priors_cfg: PriorsConfig) -> bool:
@@ -38,6 +79,10 @@ def build_segmenter(priors_cfg: PriorsConfig) -> Segmenter:
                 "or an official sam_vit_*.pth file); or use priors.backend=offline"
             )
         return _sam_segmenter_class()(priors_cfg.sam)
+    if priors_cfg.backend == "sam2":
+        from samdistill.priors.sam2.segmenter import Sam2Segmenter  # lazily: transformers
+
+        return Sam2Segmenter(priors_cfg.sam2)
     if priors_cfg.backend == "world":
         from samdistill.priors.world import WorldSegmenter
 
@@ -72,5 +117,7 @@ def describe_fingerprint(fp: dict) -> str:
         return f"offline {fp.get('method')} segmenter (classical stand-in, not SAM)"
     if fp.get("backend") == "world":
         return "street world's exact masks (an ideal segmenter, rendered images only)"
+    if fp.get("backend") == "sam2":
+        return f"SAM 2 ({fp.get('variant')})" if fp.get("variant") else "SAM 2"
     model = " ".join(str(fp[k]) for k in ("variant", "model_type") if fp.get(k))
     return f"SAM ({model})" if model else "SAM"

@@ -61,8 +61,10 @@ class PriorRefresher:
     def segmenter(self, device: torch.device):
         if self._segmenter is None:
             cfg = self.cfg
-            if cfg.sam.device == "auto":  # this process's accelerator, not cuda:0 for every rank
-                cfg = cfg.model_copy(update={"sam": cfg.sam.model_copy(update={"device": str(device)})})
+            for key in ("sam", "sam2"):  # this process's accelerator, not cuda:0 for every rank
+                section = getattr(cfg, key)
+                if section.device == "auto":
+                    cfg = cfg.model_copy(update={key: section.model_copy(update={"device": str(device)})})
             self._segmenter = build_segmenter(cfg)
             self._fingerprint = self._segmenter.fingerprint()
         return self._segmenter

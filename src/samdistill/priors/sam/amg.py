@@ -31,7 +31,7 @@ from samdistill.priors.maskset import MaskSet
 from samdistill.priors.sam.nms import (box_area, box_nms, build_all_layer_point_grids, generate_crop_boxes,
                                        boxes_from_maxima, is_box_near_crop_edge, stability_score,
                                        stability_score_in_boxes, uncrop_boxes)
-from samdistill.priors.sam.predictor import ImageState, SamPredictor, preprocess_shape, upscale_logits
+from samdistill.priors.sam.predictor import ImageState, SamPredictor
 from samdistill.priors.sam.regions import clean_small_regions
 
 
@@ -68,6 +68,9 @@ class Crop:
 
 class MaskGenerator:
     """`MaskGenerator(predictor, amg_cfg)(image) -> MaskSet`; image (H, W, 3) float in [0, 1].
+
+    The predictor is SAM's (`SamPredictor`) or SAM 2's (`priors.sam2.predictor.Sam2Predictor`):
+    anything with `device`, `to_tensor`, `encode`, `decode_points` and `upscale`.
 
     `timings` holds the seconds spent in the last call: encode, decode, total (on CUDA the
     split is approximate unless `sync_timing=True`).
@@ -139,7 +142,7 @@ class MaskGenerator:
         at crop resolution, in chunks."""
         stab, boxes, nonempty = [], [], []
         for chunk in low_res.split(self.chunk):
-            logits = upscale_logits(chunk, self.predictor.image_size, state.input_size, state.original_size)
+            logits = self.predictor.upscale(chunk, state.original_size)
             chunk_boxes, chunk_nonempty, chunk_stab = self._measure(logits, self.cfg.stability_score_thresh > 0)
             stab.append(chunk_stab)
             boxes.append(chunk_boxes)
@@ -168,13 +171,11 @@ class MaskGenerator:
         """Upscale the surviving candidates into (N, H, W) bool masks at image size; fills in
         stability scores not computed yet (no stability filter)."""
         out = torch.zeros((len(cands), *size), dtype=torch.bool, device=cands.iou.device)
-        image_size = self.predictor.image_size
         for index, crop in enumerate(crops):
             rows = (cands.crop == index).nonzero().flatten()
             x0, y0, x1, y1 = crop.box
-            input_size = preprocess_shape(*crop.size, image_size)
             for chunk in rows.split(self.chunk):
-                logits = upscale_logits(cands.low_res[chunk], image_size, input_size, crop.size)
+                logits = self.predictor.upscale(cands.low_res[chunk], crop.size)
                 out[chunk, y0:y1, x0:x1] = logits > self.cfg.mask_threshold
                 if self.cfg.stability_score_thresh <= 0:
                     cands.stability[chunk] = self._measure(logits, True)[2]

@@ -54,7 +54,7 @@ def load_sam(path: str | Path, device: str | torch.device = "cpu",
 def inspect_sam(path: str | Path) -> SamInfo:
     path = Path(path).expanduser()
     if path.is_dir():
-        return _hf_info(path, _read_hf_config(path))
+        return _hf_info(path, read_hf_config(path))
     if path.is_file():
         state = read_official_state(path, mmap=True)
         return _official_info(path, config_dict_from_official(state, path, _sidecar(path)))
@@ -63,7 +63,8 @@ def inspect_sam(path: str | Path) -> SamInfo:
 
 # ---------------------------------------------------------------- Hugging Face directories
 
-def _read_hf_config(path: Path) -> dict[str, Any]:
+def read_hf_config(path: Path, model_types: tuple[str, ...] = HF_MODEL_TYPES,
+                   kind: str = "a SAM model") -> dict[str, Any]:
     cfg_file = path / "config.json"
     if not cfg_file.is_file():
         raise CheckpointError(f"{path}: not a Hugging Face model directory (no config.json)")
@@ -71,13 +72,13 @@ def _read_hf_config(path: Path) -> dict[str, Any]:
         cfg = json.loads(cfg_file.read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise CheckpointError(f"{cfg_file}: unreadable JSON: {err}") from None
-    if cfg.get("model_type") not in HF_MODEL_TYPES:
-        raise CheckpointError(f"{cfg_file}: model_type {cfg.get('model_type')!r} is not a SAM model "
-                              f"(supported: {', '.join(HF_MODEL_TYPES)})")
+    if cfg.get("model_type") not in model_types:
+        raise CheckpointError(f"{cfg_file}: model_type {cfg.get('model_type')!r} is not {kind} "
+                              f"(supported: {', '.join(model_types)})")
     return cfg
 
 
-def _hf_weight_files(path: Path) -> list[Path]:
+def hf_weight_files(path: Path) -> list[Path]:
     files = sorted({f for pattern in HF_WEIGHT_PATTERNS for f in path.glob(pattern)})
     if not files:
         raise CheckpointError(f"{path}: no weights found (expected model.safetensors or pytorch_model.bin)")
@@ -88,12 +89,12 @@ def _hf_info(path: Path, cfg: dict[str, Any]) -> SamInfo:
     vision = cfg.get("vision_config") or {}
     hidden, depth = vision.get("hidden_size", 768), vision.get("num_hidden_layers", 12)
     variant = official_variant(hidden, depth, vision.get("global_attn_indexes", [2, 5, 8, 11]))
-    files = (path / "config.json", *_hf_weight_files(path))
+    files = (path / "config.json", *hf_weight_files(path))
     return SamInfo(path, "hf", cfg["model_type"], variant, int(vision.get("image_size", 1024)), files)
 
 
 def _load_hf_dir(path: Path) -> tuple[torch.nn.Module, SamInfo]:
-    info = _hf_info(path, _read_hf_config(path))
+    info = _hf_info(path, read_hf_config(path))
     import transformers
 
     cls = transformers.SamHQModel if info.model_type == "sam_hq" else transformers.SamModel

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -74,7 +75,7 @@ def upscale_logits_reference(low_res: torch.Tensor, image_size: int, input_size:
 class ImageState:
     """One image (or crop) encoded once, decoded for many prompts."""
 
-    embeddings: torch.Tensor
+    embeddings: Any  # a tensor (SAM) or the list of feature levels (SAM 2)
     intermediate: list[torch.Tensor] | None  # SAM-HQ's early ViT features
     input_size: tuple[int, int]  # resized size inside the padded square
     original_size: tuple[int, int]
@@ -123,3 +124,8 @@ class SamPredictor:
             out = self.model(image_embeddings=state.embeddings, input_points=pts, input_labels=labels,
                              multimask_output=True, **extra)
         return out.pred_masks[0].float(), out.iou_scores[0].float()
+
+    def upscale(self, low_res: torch.Tensor, original_size: tuple[int, int]) -> torch.Tensor:
+        """(K, L, L) decoder logits of an image (or crop) of `original_size` -> (K, H, W) logits."""
+        input_size = preprocess_shape(*original_size, self.image_size)
+        return upscale_logits(low_res, self.image_size, input_size, original_size)

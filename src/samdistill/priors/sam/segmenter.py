@@ -38,15 +38,15 @@ def file_sha256(path: Path) -> str:
     return _HASH_CACHE[key]
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, key: str = "priors.sam.device") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
     except RuntimeError as err:
-        raise ConfigError(f"priors.sam.device: {name!r} is not a device ({err})") from None
+        raise ConfigError(f"{key}: {name!r} is not a device ({err})") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"priors.sam.device: {name!r} requested but CUDA is not available")
+        raise ConfigError(f"{key}: {name!r} requested but CUDA is not available")
     return device
 
 
