@@ -78,3 +78,24 @@ def show_command(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(priors_app, name="priors")
+
+
+@priors_app.command("backends")
+def backends_command() -> None:
+    """List the segmenters `priors.backend` can name, whether each is usable here, and the fields
+    of its cache fingerprint (a change of any of them gives new cache entries).
+
+    `auto` picks `sam` when priors.sam.checkpoint is set, else `offline`.
+    """
+    from samdistill.priors.segmenter import BACKENDS
+
+    for info in BACKENDS.values():
+        missing = info.missing()
+        state = "available" if not missing else "not available: needs " + ", ".join(missing)
+        typer.echo(f"{info.name}  ({state})")
+        typer.echo(f"  {info.description}")
+        typer.echo(f"  config: {info.config}")
+        typer.echo(f"  fingerprint: {', '.join(info.fingerprint_fields)}")
+        if info.note:
+            typer.echo(f"    ({info.note})")
+    typer.echo("auto  (the default): sam when priors.sam.checkpoint is set, else offline")

@@ -31,6 +31,7 @@ class BackendInfo:
     requires: tuple[str, ...]  # Python modules it imports
     transformers_class: str | None  # the transformers model class it needs, if any
     fingerprint_fields: tuple[str, ...]
+    note: str = ""  # which fields are conditional
 
     def missing(self) -> list[str]:
         """What is not installed ([] = available)."""
@@ -46,18 +47,21 @@ class BackendInfo:
 _SAM_FIELDS = ("backend", "model_type", "variant", "image_size", "checkpoint_sha256", "dtype", "amg")
 # Kept equal to what each segmenter's fingerprint() returns by tests/priors/test_backends.py.
 BACKENDS: dict[str, BackendInfo] = {b.name: b for b in (
-    BackendInfo("sam", "SAM / SAM-HQ: official sam_vit_{b,l,h}_*.pth or a Hugging Face SamModel / SamHQModel "
-                "folder, our automatic mask generator (segment-anything's defaults)", "priors.sam",
-                ("transformers",), "SamModel", _SAM_FIELDS),
-    BackendInfo("sam2", "SAM 2 / 2.1: a Hugging Face Sam2Model folder, our automatic mask generator "
-                "(SAM 2's defaults: amg_preset sam2)", "priors.sam2", ("transformers",), "Sam2Model",
+    BackendInfo("sam", "SAM / SAM-HQ: official sam_vit_{b,l,h}_*.pth (SAM-HQ's sam_hq_vit_*.pth) or a Hugging Face "
+                "SamModel / SamHQModel folder; our automatic mask generator at segment-anything's defaults",
+                "priors.sam", ("transformers",), "SamModel", _SAM_FIELDS),
+    BackendInfo("sam2", "SAM 2 / 2.1: a Hugging Face Sam2Model folder; our automatic mask generator at SAM 2's "
+                "defaults (priors.sam2.amg_preset: sam2)", "priors.sam2", ("transformers",), "Sam2Model",
                 _SAM_FIELDS[:-1] + ("multimask_output", "amg")),
     BackendInfo("offline", "classical segment-everything stand-in (Felzenszwalb or SLIC), no weights",
                 "priors.offline", ("skimage",), None,
-                ("backend", "method", "<the method's parameters: felzenszwalb scale, sigma, min_size, "
-                 "extra_scales if set; slic n_segments, compactness, sigma, start_label>", "skimage", "version")),
+                ("backend", "method", "scale", "sigma", "min_size", "extra_scales", "n_segments", "compactness",
+                 "start_label", "skimage", "version"),
+                "only the chosen method's parameters: felzenszwalb scale, sigma, min_size (extra_scales when "
+                "set); slic n_segments, compactness, sigma, start_label"),
     BackendInfo("world", "the street world's exact object / part masks (rendered images only)", "priors.world",
-                (), None, ("backend", "index", "parts", "min_area", "min_correlation", "min_margin", "version")),
+                (), None, ("backend", "index", "parts", "min_area", "min_correlation", "min_margin", "version"),
+                "index: sha256 of the world_index.npz files read"),
 )}
 
 

@@ -205,3 +205,11 @@ def test_preflight_names_a_missing_sam2_folder(tmp_path):
     missing = PriorsConfig(backend="sam2", sam2={"checkpoint": str(tmp_path / "nope")})
     assert _priors(missing) == [f"priors.sam2.checkpoint: {tmp_path / 'nope'} does not exist"]
     assert _priors(PriorsConfig(backend="sam2", sam2={"checkpoint": str(tmp_path)})) == []
+
+
+def test_backend_registry_lists_the_real_fingerprint_fields(sam2_dirs, tiny_sam_files):
+    from samdistill.priors.segmenter import BACKENDS
+
+    sam = SamSegmenter(SAMConfig(checkpoint=str(tiny_sam_files["pth"]), device="cpu")).fingerprint()
+    assert tuple(sam) == BACKENDS["sam"].fingerprint_fields
+    assert tuple(segmenter(sam2_dirs[0]).fingerprint()) == BACKENDS["sam2"].fingerprint_fields

@@ -18,10 +18,6 @@ from samdistill.priors.sam.segmenter import DTYPES, SamSegmenter, file_sha256, r
 from samdistill.priors.sam2.loading import Sam2Info, inspect_sam2, load_sam2
 from samdistill.priors.sam2.predictor import Sam2Predictor
 
-FINGERPRINT_FIELDS = ("backend", "model_type", "variant", "image_size", "checkpoint_sha256", "dtype",
-                      "multimask_output", "amg")
-
-
 class Sam2Segmenter(SamSegmenter):
     def __init__(self, sam2_cfg: SAM2Config):
         if not sam2_cfg.checkpoint:
