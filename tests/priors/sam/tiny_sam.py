@@ -25,7 +25,11 @@ def tiny_sam_config() -> "transformers.SamConfig":
 
 def tiny_sam_model(seed: int = 0) -> torch.nn.Module:
     """Random weights scaled so the decoder's logits vary (HF's init makes them ~0)."""
-    model = transformers.SamModel(tiny_sam_config()).eval()
+    return randomize(transformers.SamModel(tiny_sam_config()).eval(), seed)
+
+
+def randomize(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Seeded weights with unit-scale activations and decoder logits of a few units."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():

@@ -1,4 +1,4 @@
-"""Official segment-anything state-dict keys <-> Hugging Face `SamModel` keys.
+"""Official segment-anything (and SAM-HQ) state-dict keys <-> Hugging Face `SamModel` (`SamHQModel`) keys.
 
 The mapping is the one transformers' own `convert_sam_to_hf` performs, written as a table of
 key templates so it can run both ways: `{i}`, `{n}` match integers, `{p}` a parameter name
@@ -63,6 +63,21 @@ KEY_TABLE: tuple[tuple[str, str], ...] = (
     ("mask_decoder.iou_prediction_head.layers.0.{p}", "mask_decoder.iou_prediction_head.proj_in.{p}"),
     ("mask_decoder.iou_prediction_head.layers.1.{p}", "mask_decoder.iou_prediction_head.layers.0.{p}"),
     ("mask_decoder.iou_prediction_head.layers.2.{p}", "mask_decoder.iou_prediction_head.proj_out.{p}"),
+    # SAM-HQ's additions to the mask decoder (sam-hq's MaskDecoderHQ -> transformers' SamHQMaskDecoder);
+    # only HQ checkpoints have these keys
+    ("mask_decoder.hf_token.{p}", "mask_decoder.hq_token.{p}"),
+    ("mask_decoder.hf_mlp.layers.0.{p}", "mask_decoder.hq_mask_mlp.proj_in.{p}"),
+    ("mask_decoder.hf_mlp.layers.1.{p}", "mask_decoder.hq_mask_mlp.layers.0.{p}"),
+    ("mask_decoder.hf_mlp.layers.2.{p}", "mask_decoder.hq_mask_mlp.proj_out.{p}"),
+    ("mask_decoder.compress_vit_feat.0.{p}", "mask_decoder.compress_vit_conv1.{p}"),
+    ("mask_decoder.compress_vit_feat.1.{p}", "mask_decoder.compress_vit_norm.{p}"),
+    ("mask_decoder.compress_vit_feat.3.{p}", "mask_decoder.compress_vit_conv2.{p}"),
+    ("mask_decoder.embedding_encoder.0.{p}", "mask_decoder.encoder_conv1.{p}"),
+    ("mask_decoder.embedding_encoder.1.{p}", "mask_decoder.encoder_norm.{p}"),
+    ("mask_decoder.embedding_encoder.3.{p}", "mask_decoder.encoder_conv2.{p}"),
+    ("mask_decoder.embedding_maskfeature.0.{p}", "mask_decoder.mask_conv1.{p}"),
+    ("mask_decoder.embedding_maskfeature.1.{p}", "mask_decoder.mask_norm.{p}"),
+    ("mask_decoder.embedding_maskfeature.3.{p}", "mask_decoder.mask_conv2.{p}"),
 )
 
 # Normalization constants the official Sam registers as buffers; some exported files carry them.
@@ -134,7 +149,8 @@ def _rename(state: dict[str, torch.Tensor], skip: set[str], reverse: bool, sourc
 
 
 def official_to_hf(state: dict[str, torch.Tensor], source: str = "state dict") -> dict[str, torch.Tensor]:
-    """Rename an official segment-anything state dict for transformers' `SamModel`."""
+    """Rename an official segment-anything (or SAM-HQ) state dict for transformers' `SamModel`
+    (`SamHQModel`)."""
     out = _rename(state, set(IGNORED_OFFICIAL_KEYS), False, source, "from segment-anything to transformers naming")
     if HF_PROMPT_PE in out:
         out[HF_SHARED_PE] = out[HF_PROMPT_PE]

@@ -3,7 +3,8 @@
 Two sources:
 - a Hugging Face directory (`config.json` + `model.safetensors` / `pytorch_model.bin`), loaded
   with `local_files_only=True` so nothing is ever fetched;
-- an official segment-anything checkpoint (`sam_vit_{b,l,h}_*.pth`): read with
+- an official segment-anything checkpoint (`sam_vit_{b,l,h}_*.pth`) or SAM-HQ's (`sam_hq_vit_{b,l,h}.pth`,
+  recognised by its HQ decoder tensors, loaded as `SamHQModel`): read with
   `torch.load(weights_only=True)`, its architecture read off its tensors (see `infer_config`),
   keys renamed by `convert.official_to_hf`.
 `inspect_sam` gives the same `SamInfo` without building the model (cheap: config.json, or the
@@ -20,7 +21,7 @@ import torch
 
 from samdistill.engine.artifact import CheckpointError, state_mismatches
 from samdistill.priors.sam.convert import official_to_hf
-from samdistill.priors.sam.official_config import config_dict_from_official, official_variant
+from samdistill.priors.sam.official_config import config_dict_from_official, is_sam_hq, official_variant
 
 HF_MODEL_TYPES = ("sam", "sam_hq")
 HF_WEIGHT_PATTERNS = ("model.safetensors", "model-*.safetensors", "model.safetensors.index.json",
@@ -57,7 +58,7 @@ def inspect_sam(path: str | Path) -> SamInfo:
         return _hf_info(path, read_hf_config(path))
     if path.is_file():
         state = read_official_state(path, mmap=True)
-        return _official_info(path, config_dict_from_official(state, path, _sidecar(path)))
+        return _official_info(path, config_dict_from_official(state, path, _sidecar(path)), is_sam_hq(state))
     raise CheckpointError(f"{path}: SAM checkpoint not found")
 
 
@@ -148,22 +149,25 @@ def _sidecar(path: Path) -> dict[str, Any]:
     return data
 
 
-def _official_info(path: Path, cfg: dict[str, Any]) -> SamInfo:
+def _official_info(path: Path, cfg: dict[str, Any], hq: bool = False) -> SamInfo:
     vision = cfg["vision_config"]
     variant = official_variant(vision["hidden_size"], vision["num_hidden_layers"], vision["global_attn_indexes"])
     files = (path,) + ((path.with_suffix(".json"),) if path.with_suffix(".json").is_file() else ())
-    return SamInfo(path, "official", "sam", variant, vision["image_size"], files)
+    return SamInfo(path, "official", "sam_hq" if hq else "sam", variant, vision["image_size"], files)
 
 
 def _load_official(path: Path) -> tuple[torch.nn.Module, SamInfo]:
-    from transformers import SamConfig, SamModel
+    import transformers
 
     state = read_official_state(path, mmap=True)
+    hq = is_sam_hq(state)
     cfg_dict = config_dict_from_official(state, path, _sidecar(path))
-    info = _official_info(path, cfg_dict)
+    info = _official_info(path, cfg_dict, hq)
     hf_state = official_to_hf(state, source=str(path))
+    config_cls, model_cls = ((transformers.SamHQConfig, transformers.SamHQModel) if hq
+                             else (transformers.SamConfig, transformers.SamModel))
     with torch.device("meta"):  # no random init of (up to) 640M parameters
-        model = SamModel(SamConfig(**cfg_dict))
+        model = model_cls(config_cls(**cfg_dict))
     _check_keys(model, hf_state, path)
     model.load_state_dict({k: v.float() for k, v in hf_state.items()}, strict=True, assign=True)
     return model, info

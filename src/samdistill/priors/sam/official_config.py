@@ -1,4 +1,4 @@
-"""Read a SamConfig off the tensors of an official segment-anything state dict.
+"""Read a SamConfig (SamHQConfig) off the tensors of an official segment-anything (SAM-HQ) state dict.
 
 Everything but the mask decoder's head count is stored in the shapes:
 - width / patch size: `patch_embed.proj.weight` (C, 3, P, P); depth: highest block index + 1;
@@ -108,12 +108,20 @@ def _decoder_config(state: dict[str, torch.Tensor], path: Path) -> dict[str, Any
     )
 
 
+def is_sam_hq(state: dict[str, torch.Tensor]) -> bool:
+    """An official SAM-HQ checkpoint (sam_hq_vit_{b,l,h}.pth): its decoder has the HQ output token."""
+    return "mask_decoder.hf_token.weight" in state
+
+
 def config_dict_from_official(state: dict[str, torch.Tensor], path: Path,
                               overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """`SamConfig(**result)` kwargs for the architecture stored in `state`."""
+    """`SamConfig(**result)` kwargs for the architecture stored in `state` (`SamHQConfig` kwargs for a
+    SAM-HQ checkpoint: the decoder also gets `vit_dim`, the width of the ViT features it fuses)."""
     vision = _vision_config(state, path)
     cfg = {"vision_config": vision, "prompt_encoder_config": _prompt_config(state, path, vision),
            "mask_decoder_config": _decoder_config(state, path)}
+    if is_sam_hq(state):  # ConvTranspose2d weight: (in = ViT width, out, 2, 2)
+        cfg["mask_decoder_config"]["vit_dim"] = _get(state, "mask_decoder.compress_vit_feat.0.weight", path).shape[0]
     for key, sub in (overrides or {}).items():
         if key not in SUBCONFIGS or not isinstance(sub, dict):
             raise CheckpointError(f"{path.with_suffix('.json')}: unknown override {key!r} "
