@@ -29,18 +29,22 @@ PROFILES = {
 CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "goodsam" / "embedded"
 
 
-def train(config: str, overrides: list[str]) -> dict:
+def train(config: str, overrides: list[str], out: Path | None = None) -> dict:
+    """One run; returns the trainer's result plus the last validation's per-class IoU (`classes`)."""
     from accelerate import PartialState
 
     from samdistill.build import build_experiment
     from samdistill.config.loader import load_config
     from samdistill.engine.trainer import Trainer
 
+    if out is not None:
+        shutil.rmtree(out, ignore_errors=True)  # the trainer refuses to write over an earlier run
     cfg = load_config(CONFIGS / config, overrides)
     method, train_loader, val_loader = build_experiment(cfg)
     result = Trainer(cfg, method, train_loader, val_loader).fit()
     PartialState().wait_for_everyone()
-    return result
+    history = json.loads((Path(cfg.output_dir) / "val_history.json").read_text())
+    return {**result, "classes": history[-1]["iou_per_class"]}
 
 
 def pseudo_labels(stage1: Path, segmenter: str, seed: int, common: list[str]) -> dict:
@@ -58,8 +62,8 @@ def pseudo_labels(stage1: Path, segmenter: str, seed: int, common: list[str]) ->
                                                         f"goodsam.ta.init={stage1 / 'ta.safetensors'}"])
     method, _, _ = build_experiment(cfg)
     g = cfg.goodsam
-    val = PanoramaWindows(g.data.val.model_copy(update={"classes": g.classes}), g.windows.window, g.windows.stride,
-                          PriorProvider(cfg.priors), g.data.num_masks, wrap=g.windows.wrap,
+    val = PanoramaWindows(g.data.val.model_copy(update={"classes": g.classes}), g.windows,
+                          PriorProvider(cfg.priors), g.data.num_masks,
                           masks_per_window=masks_per_window(cfg))
     return pseudo_label_scores(method, DataLoader(val, batch_size=1))
 
@@ -72,31 +76,47 @@ def main() -> None:
                     help="quick: tiny student and TA; mid: tiny student, mini TA, longer; full: the configs' B0 student")
     ap.add_argument("--out", type=Path, default=Path("runs/goodsam_gain"))
     ap.add_argument("--set", nargs="*", default=[], help="extra KEY=VALUE overrides for every run")
+    ap.add_argument("--variant", nargs="+", action="append", default=[], metavar=("NAME", "KEY=VALUE"),
+                    help="an extra adaptation run per segmenter with these overrides, e.g. "
+                         "--variant frozen_ta goodsam.weights.ta_update=0 (repeatable)")
+    ap.add_argument("--stage1-steps", type=int, help="override the profile's stage-1 steps")
+    ap.add_argument("--continue-steps", type=int, help="override the profile's continuation steps")
+    ap.add_argument("--reuse-stage1", action="store_true",
+                    help="keep an existing stage-1 run in --out (same seed and profile) instead of retraining it")
     args = ap.parse_args()
-    p = PROFILES[args.profile]
+    p = dict(PROFILES[args.profile])
+    p["s1"] = args.stage1_steps or p["s1"]
+    p["s2"] = args.continue_steps or p["s2"]
+    variants = {"default": []} | {v[0]: v[1:] for v in args.variant}
     rows = []
     for seed in args.seeds:
         base = args.out / f"seed{seed}"
         common = [f"seed={seed}", f"goodsam.student.size={p['student']}", f"goodsam.ta.size={p['ta']}",
                   "train.progress=false", "train.tensorboard=false", *args.set]
         s1 = base / "stage1"
-        shutil.rmtree(base, ignore_errors=True)
-        train("source.yaml", common + [f"output_dir={s1}", f"train.steps={p['s1']}", "train.val_every=0",
-                                       "train.save_every=0"])
+        if not (args.reuse_stage1 and (s1 / "ta.safetensors").is_file()):
+            shutil.rmtree(base, ignore_errors=True)
+            train("source.yaml", common + [f"output_dir={s1}", f"train.steps={p['s1']}", "train.val_every=0",
+                                           "train.save_every=0"])
         init = [f"goodsam.student.init={s1 / 'model.safetensors'}", f"goodsam.ta.init={s1 / 'ta.safetensors'}"]
         cont = [f"train.steps={p['s2']}", "train.val_every=0", "train.save_every=0"]
-        source_only = train("source.yaml", common + init + cont + [f"output_dir={base / 'source_only'}"])
-        row = {"seed": seed, "source_only": source_only["miou"]}
+        source_only = train("source.yaml", common + init + cont + [f"output_dir={base / 'source_only'}"],
+                            base / "source_only")
+        row = {"seed": seed, "source_only": source_only["miou"], "source_only_classes": source_only["classes"]}
         for seg in args.segmenters:
             labels = pseudo_labels(s1, seg, seed, common)
-            adapted = train("adapt.yaml", common + init + cont + [f"output_dir={base / ('adapt_' + seg)}",
-                                                                  f"priors.backend={seg}"])
-            row[seg] = {"student": adapted["miou"], "ta": adapted["ta_miou"], **labels}
+            for name, extra in variants.items():
+                out = base / ("adapt_" + seg + ("" if name == "default" else "_" + name))
+                adapted = train("adapt.yaml", common + init + cont + [f"output_dir={out}", f"priors.backend={seg}",
+                                                                      *extra], out)
+                key = seg if name == "default" else f"{seg}/{name}"
+                row[key] = {"student": adapted["miou"], "ta": adapted["ta_miou"], "classes": adapted["classes"],
+                            **labels}
         rows.append(row)
         print(json.dumps(row, indent=1), flush=True)
     print(f"\nprofile {args.profile}, seeds {args.seeds}: mIoU on the labeled target panoramas (x100)")
     print(f"  source-only student: {_stat([r['source_only'] for r in rows])}")
-    for seg in args.segmenters:
+    for seg in [k for k in rows[0] if k.split("/")[0] in args.segmenters]:
         gains = [r[seg]["student"] - r["source_only"] for r in rows]
         print(f"  [{seg}] GoodSAM student {_stat([r[seg]['student'] for r in rows])}, gain {_stat(gains)} "
               f"(per seed {', '.join(f'{100 * g:+.2f}' for g in gains)}); TA after {_stat([r[seg]['ta'] for r in rows])}")
