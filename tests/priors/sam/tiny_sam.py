@@ -30,7 +30,14 @@ def tiny_sam_model(seed: int = 0) -> torch.nn.Module:
 
 def randomize(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     """Seeded weights with unit-scale activations and decoder logits of a few units."""
-    gen = torch.Generator().manual_seed(seed)
+    scale_weights(model, torch.Generator().manual_seed(seed))
+    model.shared_image_embedding.positional_embedding.data = (
+        model.prompt_encoder.shared_embedding.positional_embedding.data)
+    return model
+
+
+def scale_weights(model: torch.nn.Module, gen: torch.Generator) -> None:
+    """Unit-scale random weights (HF's init makes the decoder's logits ~0) for SAM and SAM 2 alike."""
     with torch.no_grad():
         for name, p in model.named_parameters():
             if p.ndim >= 2:
@@ -40,9 +47,6 @@ def randomize(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
                 p.copy_(base + 0.1 * torch.randn(p.shape, generator=gen))
         for mlp in model.mask_decoder.output_hypernetworks_mlps:
             mlp.proj_out.weight.mul_(8.0)  # logits of a few units: masks with real boundaries
-    model.shared_image_embedding.positional_embedding.data = (
-        model.prompt_encoder.shared_embedding.positional_embedding.data)
-    return model
 
 
 def make_test_image(height: int = 40, width: int = 56, seed: int = 0) -> np.ndarray:

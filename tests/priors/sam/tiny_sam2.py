@@ -1,12 +1,12 @@
 """A tiny random SAM 2 (transformers `Sam2Model`) for the SAM 2 backend tests."""
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
 transformers = pytest.importorskip("transformers")
+
+from tiny_sam import scale_weights  # noqa: E402 (this directory; needs transformers only through the model)
 
 IMAGE_SIZE = 128  # Hiera stride 4 -> 32x32, 16x16, 8x8 feature levels; decoder logits 32x32
 
@@ -31,15 +31,8 @@ def tiny_sam2_model(seed: int = 0) -> torch.nn.Module:
     """Random weights scaled so the decoder's logits vary (HF's init makes them ~0)."""
     model = transformers.Sam2Model(tiny_sam2_config()).eval()
     gen = torch.Generator().manual_seed(seed)
+    scale_weights(model, gen)
     with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.ndim >= 2:
-                p.copy_(torch.randn(p.shape, generator=gen) / math.sqrt(p[0].numel()))
-            else:
-                base = 1.0 if "norm" in name and name.endswith("weight") else 0.0
-                p.copy_(base + 0.1 * torch.randn(p.shape, generator=gen))
-        for mlp in model.mask_decoder.output_hypernetworks_mlps:
-            mlp.proj_out.weight.mul_(8.0)  # logits of a few units: masks with real boundaries
         # one random-Fourier matrix, as in the released weights (the loader keeps the prompt encoder's)
         pe = torch.randn(model.prompt_encoder.shared_embedding.positional_embedding.shape, generator=gen)
         model.prompt_encoder.shared_embedding.positional_embedding.copy_(pe)
