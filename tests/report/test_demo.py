@@ -35,3 +35,19 @@ def test_demo_writes_a_consistent_report(tmp_path):
     for run in ("baseline", "framework"):
         net = load_model_artifact(out / run / "model.safetensors")
         assert sum(p.numel() for p in net.parameters()) == n_bare
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({}, "offline"),
+    ({"backend": "sam2", "sam2": {"checkpoint": "/weights/sam2.1-hiera-tiny"}}, "sam2"),
+    ({"sam": {"checkpoint": "/weights/sam_vit_b_01ec64.pth"}}, "sam"),
+    ({"backend": "world"}, "world"),
+    ({"sam2": {"checkpoint": "/weights/sam2.1-hiera-tiny"}}, "offline"),  # auto never picks sam2
+])
+def test_report_names_the_backend_actually_used(overrides, expected):
+    from samdistill.config.experiment import ExperimentConfig
+    from samdistill.priors.config import PriorsConfig
+    from samdistill.report.demo import prior_label
+
+    cfg = ExperimentConfig().model_copy(update={"priors": PriorsConfig(**overrides)})
+    assert prior_label(cfg) == expected

@@ -122,7 +122,7 @@ class WorldSegmenterConfig(StrictModel):
 
 class PriorsConfig(StrictModel):
     backend: Literal["auto", "sam", "sam2", "offline", "world"] = Field(
-        "auto", description="auto: SAM if sam.checkpoint is set, else the offline segmenter; sam2: SAM 2 / 2.1 "
+        "auto", description="auto: SAM if sam.checkpoint is set, else the offline segmenter (never sam2); sam2: SAM 2 / 2.1 "
         "(sam2.checkpoint); world: the street world's exact masks (an ideal SAM, for rendered images only)"
     )
     sam: SAMConfig = Field(default_factory=SAMConfig)

@@ -65,6 +65,14 @@ BACKENDS: dict[str, BackendInfo] = {b.name: b for b in (
 )}
 
 
+def resolved_backend(priors_cfg: PriorsConfig) -> str:
+    """The backend `build_segmenter` builds: `auto` is `sam` when `priors.sam.checkpoint` is set,
+    else `offline` (auto never picks sam2 / sam3: those are chosen by name)."""
+    if priors_cfg.backend == "auto":
+        return "sam" if priors_cfg.sam.checkpoint is not None else "offline"
+    return priors_cfg.backend
+
+
 def uses_sam(priors_cfg: PriorsConfig) -> bool:
     """Which backend `build_segmenter` picks, without building anything."""
     if priors_cfg.backend == "auto":

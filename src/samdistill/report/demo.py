@@ -98,6 +98,13 @@ def run_demo(out: str | Path = "demo_report", profile: str = "full", overrides: 
     return write_report(out, results, cfg_fw, profile)
 
 
+def prior_label(cfg: ExperimentConfig) -> str:
+    """The segmenter backend the run actually used (auto resolved: sam or offline)."""
+    from samdistill.priors.segmenter import resolved_backend
+
+    return resolved_backend(cfg.priors)
+
+
 def _mean(metrics: dict, key: str) -> float:
     return float(metrics["mean"][key])
 
@@ -117,7 +124,7 @@ def write_report(out: Path, results: dict[str, RunResult], cfg_fw: ExperimentCon
     summary = {
         "profile": profile,
         "steps": cfg_fw.train.steps,
-        "prior": cfg_fw.priors.backend if cfg_fw.priors.sam.checkpoint else "offline",
+        "prior": prior_label(cfg_fw),
         "rows": {r[0]: r[1:3] for r in rows},
         "psnr_gain": rows[3][1],
         "ssim_gain": rows[3][2],
