@@ -9,7 +9,9 @@ One JSON file per (image content, segmenter fingerprint):
      "annotations": [{"segmentation": {"size": [H, W], "counts": "<COCO RLE string>"},
                       "area", "bbox": [x, y, w, h], "predicted_iou", "stability_score"}]}
 
-Scores that are NaN (offline segmenter) are stored as null. Entries are written atomically
+Scores that are NaN (offline segmenter) are stored as null. A mask with a class (SAM 3) also has
+"class_id" (index into the fingerprint's class list) and "class_score"; entries without them
+(every class-less segmenter, and every file written before) read as class -1. Entries are written atomically
 (temporary file + os.replace), so concurrent DataLoader workers or ranks never see half a file.
 Anything wrong with an entry - bad JSON, missing fields, an RLE that does not decode to the image
 size, area/box disagreeing with the mask, another fingerprint inside - is logged as a WARNING
@@ -127,13 +129,17 @@ def encode_entry(image_hash: str, fingerprint: dict, maskset: MaskSet) -> dict:
     height, width = maskset.size
     annotations = []
     for i, (rle, area, box) in enumerate(zip(encode_masks(maskset.masks), maskset.area, maskset.bbox)):
-        annotations.append({
+        ann = {
             "segmentation": {"size": [height, width], "counts": rle["counts"].decode("ascii")},
             "area": int(area),
             "bbox": [int(v) for v in box],
             "predicted_iou": _score_out(maskset.predicted_iou[i]),
             "stability_score": _score_out(maskset.stability_score[i]),
-        })
+        }
+        if maskset.class_id[i] >= 0:
+            ann["class_id"] = int(maskset.class_id[i])
+            ann["class_score"] = _score_out(maskset.class_score[i])
+        annotations.append(ann)
     return {"image": {"height": height, "width": width, "hash": image_hash},
             "segmenter": fingerprint, "annotations": annotations}
 
@@ -159,9 +165,25 @@ def decode_entry(entry: dict, image_hash: str, fingerprint: dict, top: Optional[
     _check_boxes([{"size": [height, width], "counts": c} for c in counts], annotations)
     ious = _scores([ann["predicted_iou"] for ann in annotations], "predicted_iou")
     stability = _scores([ann["stability_score"] for ann in annotations], "stability_score")
+    class_id, class_score = _classes(annotations)
     order = np.arange(len(counts)) if top is None else np.argsort(-areas, kind="stable")[:top]
     masks = runs_to_masks(runs, offsets, order, height, width)
-    return MaskSet(masks, ious[order], stability[order])
+    return MaskSet(masks, ious[order], stability[order], class_id[order], class_score[order])
+
+
+def _classes(annotations: list) -> tuple[np.ndarray, np.ndarray]:
+    """Optional per-mask class ids (absent = -1) and class scores (absent / null = NaN)."""
+    ids = np.full(len(annotations), -1, np.int64)
+    scores = np.full(len(annotations), np.nan, np.float32)
+    for i, ann in enumerate(annotations):
+        if "class_id" not in ann:
+            continue
+        cid = ann["class_id"]
+        if type(cid) is not int or cid < 0:
+            raise CorruptEntry(f"annotation {i}: class_id {cid!r} is not an integer >= 0")
+        ids[i] = cid
+        scores[i] = _scores([ann.get("class_score")], "class_score")[0]
+    return ids, scores
 
 
 def encode_masks(masks: np.ndarray) -> list[dict]:

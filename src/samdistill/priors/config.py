@@ -75,6 +75,40 @@ class SAM2Config(StrictModel):
         return {**data, "amg": {**preset, **given}}
 
 
+# Cityscapes' 19 training classes, in trainId order (data/segmentation/labels.py: a test keeps them equal).
+CITYSCAPES_CLASSES = ("road", "sidewalk", "building", "wall", "fence", "pole", "traffic light", "traffic sign",
+                      "vegetation", "terrain", "sky", "person", "rider", "car", "truck", "bus", "train",
+                      "motorcycle", "bicycle")
+
+
+class SAM3Config(StrictModel):
+    """SAM 3 image model (transformers' Sam3Model) prompted with class names (concepts)."""
+
+    checkpoint: Optional[str] = Field(
+        None, description="local Hugging Face Sam3Model directory (config.json model_type sam3 + weights + "
+        "its CLIP tokenizer files: tokenizer.json or vocab.json + merges.txt)"
+    )
+    device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
+    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
+    classes: list[str] = Field(
+        list(CITYSCAPES_CLASSES), min_length=1,
+        description="concept prompts, one per class; a mask's class id is its index here (default: the "
+        "Cityscapes 19 in trainId order)",
+    )
+    score_threshold: float = Field(
+        0.3, ge=0, le=1, description="keep an instance when sigmoid(logit) x sigmoid(presence) exceeds this "
+        "(transformers' post_process_instance_segmentation default)",
+    )
+    mask_threshold: float = Field(0.5, ge=0, le=1, description="binarize sigmoid(mask logits), resized to the image")
+
+    @field_validator("classes")
+    @classmethod
+    def _distinct_names(cls, v: list[str]) -> list[str]:
+        if any(not c.strip() for c in v) or len(set(v)) != len(v):
+            raise ValueError(f"class names must be non-empty and distinct, got {v}")
+        return v
+
+
 class OfflineSegmenterConfig(StrictModel):
     """Classical segment-everything (scikit-image) used when no SAM checkpoint is configured."""
 
@@ -121,12 +155,14 @@ class WorldSegmenterConfig(StrictModel):
 
 
 class PriorsConfig(StrictModel):
-    backend: Literal["auto", "sam", "sam2", "offline", "world"] = Field(
+    backend: Literal["auto", "sam", "sam2", "sam3", "offline", "world"] = Field(
         "auto", description="auto: SAM if sam.checkpoint is set, else the offline segmenter (never sam2); sam2: SAM 2 / 2.1 "
-        "(sam2.checkpoint); world: the street world's exact masks (an ideal SAM, for rendered images only)"
+        "(sam2.checkpoint); sam3: SAM 3 prompted with sam3.classes (masks carry a class id); world: the "
+        "street world's exact masks (an ideal SAM, for rendered images only)"
     )
     sam: SAMConfig = Field(default_factory=SAMConfig)
     sam2: SAM2Config = Field(default_factory=SAM2Config)
+    sam3: SAM3Config = Field(default_factory=SAM3Config)
     offline: OfflineSegmenterConfig = Field(default_factory=OfflineSegmenterConfig)
     world: WorldSegmenterConfig = Field(default_factory=WorldSegmenterConfig)
     encoding: Literal["channels", "gray", "label", "boundary", "region_mean", "region_label"] = Field(

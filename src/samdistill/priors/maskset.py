@@ -1,7 +1,9 @@
 """`MaskSet`: the one type every segmenter returns — N boolean masks for one image.
 
 Mirrors SA-1B / segment-anything's AMG records: per-mask area, XYWH bounding box, predicted IoU
-and stability score (NaN where a segmenter has no such score, e.g. the offline one).
+and stability score (NaN where a segmenter has no such score, e.g. the offline one). A
+concept-prompted segmenter (SAM 3) also gives each mask a class id (index into its class list;
+-1 = no class, as for every class-less segmenter) and that class's score (NaN when none).
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ class MaskSet:
     masks: np.ndarray  # (N, H, W) bool
     predicted_iou: np.ndarray = field(default=None)  # (N,) float32, NaN if unknown
     stability_score: np.ndarray = field(default=None)  # (N,) float32, NaN if unknown
+    class_id: np.ndarray = field(default=None)  # (N,) int64, -1 = no class
+    class_score: np.ndarray = field(default=None)  # (N,) float32, NaN if no class
 
     def __post_init__(self) -> None:
         m = np.asarray(self.masks)
@@ -28,9 +32,29 @@ class MaskSet:
             if v.shape[0] != n:
                 raise ValueError(f"MaskSet.{name} has {v.shape[0]} entries for {n} masks")
             setattr(self, name, v)
+        c = np.full(n, -1, np.int64) if self.class_id is None else np.asarray(self.class_id).reshape(-1)
+        if c.shape[0] != n:
+            raise ValueError(f"MaskSet.class_id has {c.shape[0]} entries for {n} masks")
+        if n and (not np.issubdtype(c.dtype, np.integer) or c.min() < -1):
+            raise ValueError("MaskSet.class_id must be integers >= -1 (-1 = no class)")
+        self.class_id = c.astype(np.int64, copy=False)
+        v = np.full(n, np.nan, np.float32) if self.class_score is None else np.asarray(self.class_score, np.float32).reshape(-1)
+        if v.shape[0] != n:
+            raise ValueError(f"MaskSet.class_score has {v.shape[0]} entries for {n} masks")
+        self.class_score = v
 
     def __len__(self) -> int:
         return int(self.masks.shape[0])
+
+    @property
+    def has_classes(self) -> bool:
+        """Whether any mask carries a class (a concept-prompted segmenter's output)."""
+        return bool((self.class_id >= 0).any())
+
+    def take(self, order: np.ndarray) -> "MaskSet":
+        """The masks at `order` (indices), every per-mask field with them."""
+        return MaskSet(self.masks[order], self.predicted_iou[order], self.stability_score[order],
+                       self.class_id[order], self.class_score[order])
 
     @property
     def size(self) -> tuple[int, int]:
@@ -55,7 +79,7 @@ class MaskSet:
     def sorted_by_area(self) -> "MaskSet":
         """Largest first (ties keep their order), the order of the N-channel encoding."""
         order = np.argsort(-self.area, kind="stable")
-        return MaskSet(self.masks[order], self.predicted_iou[order], self.stability_score[order])
+        return self.take(order)
 
     @classmethod
     def empty(cls, height: int, width: int) -> "MaskSet":

@@ -53,6 +53,11 @@ BACKENDS: dict[str, BackendInfo] = {b.name: b for b in (
     BackendInfo("sam2", "SAM 2 / 2.1: a Hugging Face Sam2Model folder; our automatic mask generator at SAM 2's "
                 "defaults (priors.sam2.amg_preset: sam2)", "priors.sam2", ("transformers",), "Sam2Model",
                 _SAM_FIELDS[:-1] + ("multimask_output", "amg")),
+    BackendInfo("sam3", "SAM 3: a Hugging Face Sam3Model folder (with its CLIP tokenizer) prompted with class names "
+                "(priors.sam3.classes, default the Cityscapes 19); every mask carries a class id and score",
+                "priors.sam3", ("transformers", "tokenizers"), "Sam3Model",
+                ("backend", "model_type", "image_size", "checkpoint_sha256", "dtype", "classes", "score_threshold",
+                 "mask_threshold"), "checkpoint_sha256: config.json, weights and tokenizer files"),
     BackendInfo("offline", "classical segment-everything stand-in (Felzenszwalb or SLIC), no weights",
                 "priors.offline", ("skimage",), None,
                 ("backend", "method", "scale", "sigma", "min_size", "extra_scales", "n_segments", "compactness",
@@ -95,6 +100,10 @@ def build_segmenter(priors_cfg: PriorsConfig) -> Segmenter:
         from samdistill.priors.sam2.segmenter import Sam2Segmenter  # lazily: transformers
 
         return Sam2Segmenter(priors_cfg.sam2)
+    if priors_cfg.backend == "sam3":
+        from samdistill.priors.sam3.segmenter import Sam3Segmenter  # lazily: transformers
+
+        return Sam3Segmenter(priors_cfg.sam3)
     if priors_cfg.backend == "world":
         from samdistill.priors.world import WorldSegmenter
 
@@ -131,5 +140,7 @@ def describe_fingerprint(fp: dict) -> str:
         return "street world's exact masks (an ideal segmenter, rendered images only)"
     if fp.get("backend") == "sam2":
         return f"SAM 2 ({fp.get('variant')})" if fp.get("variant") else "SAM 2"
+    if fp.get("backend") == "sam3":
+        return f"SAM 3 ({len(fp.get('classes') or [])} concept prompts)"
     model = " ".join(str(fp[k]) for k in ("variant", "model_type") if fp.get(k))
     return f"SAM ({model})" if model else "SAM"

@@ -48,7 +48,9 @@ def read_topn(entry: Path, entry_bytes: bytes, top: int) -> Optional[MaskSet]:
         nan = float("nan")
         iou = np.array([nan if v is None else v for v in meta["iou"]], np.float32)
         stab = np.array([nan if v is None else v for v in meta["stability"]], np.float32)
-        return MaskSet(masks, iou, stab)
+        class_id = np.asarray(meta.get("class_id", [-1] * n), np.int64)
+        class_score = np.array([nan if v is None else v for v in meta.get("class_score", [None] * n)], np.float32)
+        return MaskSet(masks, iou, stab, class_id, class_score)
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -63,6 +65,9 @@ def write_topn(entry: Path, entry_bytes: bytes, top: int, maskset: MaskSet) -> N
     meta = {"sha256": hashlib.sha256(entry_bytes).hexdigest(), "body_sha256": hashlib.sha256(body).hexdigest(),
             "n": len(maskset), "height": h, "width": w,
             "iou": [score(v) for v in maskset.predicted_iou], "stability": [score(v) for v in maskset.stability_score]}
+    if maskset.has_classes:  # SAM 3: the masks' classes travel with them
+        meta["class_id"] = [int(v) for v in maskset.class_id]
+        meta["class_score"] = [score(v) for v in maskset.class_score]
     data = MAGIC + json.dumps(meta).encode() + b"\n" + body
     path = sidecar_path(entry, top)
     try:
