@@ -143,3 +143,18 @@ def test_config_defaults_equal_function_defaults():
     sig = inspect.signature(ctcf).parameters
     for name, value in CTCFConfig().model_dump().items():
         assert sig[name].default == value, name
+
+
+def test_masks_with_a_trusted_class_override_the_ta_vote():
+    """SAM 3 masks carry a class: above `mask_class_threshold` it wins over the TA, below the TA votes."""
+    ta = torch.zeros(4, 4, dtype=torch.long)  # the TA says class 0 everywhere
+    masks = torch.zeros(3, 4, 4, dtype=torch.bool)
+    masks[0, :2], masks[1, 2:, :2], masks[2, 2:, 2:] = True, True, True
+    own, score = torch.tensor([5, 7, -1]), torch.tensor([0.9, 0.3, float("nan")])
+    f = ctcf(ta, masks, num_classes=19, own_class=own, own_score=score, mask_class_threshold=0.5)
+    assert (f.labels[:2] == 5).all() and (f.labels[2:] == 0).all()  # mask 1's score is too low, mask 2 has no class
+    assert f.decided.tolist() == [True, True, True] and (f.weight == 1).all()
+    plain = ctcf(ta, masks, num_classes=19, own_class=own, own_score=score)  # no threshold: classes ignored
+    assert (plain.labels == 0).all()
+    with pytest.raises(ValueError, match="2 mask classes"):
+        ctcf(ta, masks, num_classes=19, own_class=own[:2], own_score=score[:2], mask_class_threshold=0.5)

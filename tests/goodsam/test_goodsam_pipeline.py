@@ -225,7 +225,7 @@ def test_ema_ta_makes_the_labels_and_follows_the_ta(tiny_world, tmp_path):
         method.ta.apply(lambda m: [p.add_(0.5) for p in m.parameters(recurse=False)])  # TA and copy now differ
     captured = []
     original = method.pseudo_labels
-    method.pseudo_labels = lambda logits, masks: captured.append(logits) or original(logits, masks)
+    method.pseudo_labels = lambda logits, *rest: captured.append(logits) or original(logits, *rest)
     method(batch)
     from samdistill.goodsam.windows import WindowGrid
 
@@ -234,3 +234,33 @@ def test_ema_ta_makes_the_labels_and_follows_the_ta(tiny_world, tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(captured[0], method.ta_ema(xw))
         assert not torch.allclose(captured[0], method.ta.eval()(xw))
+
+
+def test_class_carrying_masks_reach_ctcf_through_the_dataset(tiny_world, tmp_path):
+    """SAM 3-style masks with classes: the panorama dataset keeps each window's mask classes beside its
+    masks, and with `ctcf.mask_class_threshold` the method's labels take them."""
+    from samdistill.goodsam.data import PanoramaWindows
+    from samdistill.goodsam.method import GoodSAM
+    from samdistill.priors.maskset import MaskSet
+
+    class Sam3Like:  # the whole panorama: top half one mask of class 8 (score 0.9), bottom half class 5 (0.2)
+        def masks_for(self, image):
+            h, w = image.shape[:2]
+            m = np.zeros((2, h, w), bool)
+            m[0, : h // 2], m[1, h // 2:] = True, True
+            return MaskSet(m, class_id=np.array([8, 5]), class_score=np.array([0.9, 0.2], np.float32))
+
+    cfg = make_cfg(tiny_world, tmp_path, "adapt", refine_boundaries=False, ctcf={"mask_class_threshold": 0.5})
+    g = cfg.goodsam
+    ds = PanoramaWindows(g.data.target.model_copy(update={"classes": 19}), g.windows, Sam3Like(), 4,
+                         masks_per_window=False)
+    item = ds[0]
+    k = item["masks"].shape[0]
+    assert item["mask_class"].shape == (k, 4) and item["mask_class"][0].tolist() == [8, 5, -1, -1]
+    assert item["mask_score"][0, 0] == pytest.approx(0.9) and torch.isnan(item["mask_score"][0, 2])
+    method = GoodSAM(g)
+    logits = torch.zeros(k, 19, *item["masks"].shape[-2:])
+    logits[:, 0] = 5.0  # the TA says road everywhere
+    e = method.pseudo_labels(logits, item["masks"].bool(), item["mask_class"], item["mask_score"])["ensemble"]
+    half = e.shape[1] // 2
+    assert (e[:, :half] == 8).all() and (e[:, half:] == 0).all()  # trusted class on top, the TA's vote below

@@ -47,6 +47,9 @@ class CTCFConfig(StrictModel):
     unmasked: Literal["zero", "one", "confidence"] = "zero"
     confidence_threshold: float = 0.9
     coverage: Literal["hard", "soft"] = "hard"
+    # masks that carry a class (SAM 3, `priors.backend: sam3`): take it when its score >= this, else the
+    # TA's vote; None (default) ignores mask classes, as the paper's class-less SAM masks
+    mask_class_threshold: Optional[float] = None
 
 
 class DARConfig(StrictModel):

@@ -20,12 +20,15 @@ Our choices (each a named parameter):
 - Pixels in no mask keep the TA label in E; their weight (`unmasked`): "zero" (default: only SAM-
   confirmed pixels are high-confidence), "one", or "confidence" (1 where the TA's max probability
   >= `confidence_threshold`; needs TA probabilities).
+- Masks that carry a class (SAM 3's concept prompts; `own_class` / `own_score`, -1 = none): with
+  `mask_class_threshold` set, a mask whose score reaches it takes its own class, decided (weight 1),
+  whatever the TA says; the others are voted by the TA as above. Not in the paper (its SAM has no classes).
 E and E_H are int64 maps (ignore 255); the weight map is float32 in {0, 1}.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Sequence, Union
+from typing import Literal, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -115,8 +118,11 @@ def mask_coverage(labels: torch.Tensor, masks: torch.Tensor, num_classes: int,
 def ctcf(ta, masks: MasksLike, *, theta: float = 0.5, num_classes: int = 19, order: Order = "small_on_top",
          undecided: Literal["claim", "skip"] = "claim", unmasked: Literal["zero", "one", "confidence"] = "zero",
          confidence_threshold: float = 0.9, coverage: Literal["hard", "soft"] = "hard",
+         mask_class_threshold: Optional[float] = None, own_class=None, own_score=None,
          ignore_index: int = IGNORE_INDEX) -> Fusion:
-    """Fuse a TA prediction `(H, W)` labels or `(C, H, W)` probabilities with SAM masks `(N, H, W)`."""
+    """Fuse a TA prediction `(H, W)` labels or `(C, H, W)` probabilities with SAM masks `(N, H, W)`;
+    `own_class` / `own_score` `(N,)`: the masks' own classes (-1 none) and scores, used with
+    `mask_class_threshold`."""
     labels, probs = _ta_inputs(ta, num_classes, ignore_index)
     m = as_mask_tensor(masks, device=labels.device)
     if m.shape[1:] != labels.shape:
@@ -131,6 +137,17 @@ def ctcf(ta, masks: MasksLike, *, theta: float = 0.5, num_classes: int = 19, ord
     has_pixels = ratios.sum(1) > 0
     decided = has_pixels & (top_ratio >= theta - _EPS)
     mask_class = torch.where(has_pixels, top_class, torch.full_like(top_class, ignore_index))
+    if mask_class_threshold is not None and own_class is not None and len(m):
+        own = torch.as_tensor(np.asarray(own_class), device=labels.device).long().reshape(-1)
+        score = torch.as_tensor(np.asarray(own_score, np.float32) if own_score is not None
+                                else np.ones(len(own), np.float32), device=labels.device).reshape(-1)
+        if own.numel() != len(m) or score.numel() != len(m):
+            raise ValueError(f"{own.numel()} mask classes / {score.numel()} scores for {len(m)} masks")
+        if ((own >= num_classes) & (own != ignore_index)).any():
+            raise ValueError(f"mask classes outside 0..{num_classes - 1}: {sorted(set(own[own >= num_classes].tolist()))[:5]}")
+        trusted = (own >= 0) & (own < num_classes) & (score >= mask_class_threshold)  # NaN scores never pass
+        mask_class = torch.where(trusted, own, mask_class)
+        decided = decided | trusted
 
     if unmasked == "zero":
         weight = torch.zeros(labels.shape, device=labels.device)

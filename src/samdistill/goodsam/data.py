@@ -2,7 +2,8 @@
 
 An item is one whole panorama plus, for each of its K windows (`WindowGrid`: horizontal, or a
 grid with GoodSAM++'s vertical sliding), the N largest masks the segmenter found in that window:
-`{"image": (3, H, W) float, "masks": (K, N, h, w) uint8,
+`{"image": (3, H, W) float, "masks": (K, N, h, w) uint8, "mask_class" (K, N) int64 (-1: class-less, as
+SAM's; SAM 3 masks carry one), "mask_score" (K, N) float32,
 "name", "index"}`, and `"label"` (H, W) int64 for a labeled panorama (to score pseudo-labels). Two ways to get a window's masks (`masks_per_window`):
 
 - True (default, what the paper does): segment each window as its own image. SAM resizes the
@@ -30,14 +31,26 @@ from samdistill.goodsam.windows import WindowConfig, WindowGrid
 from samdistill.priors.maskset import MaskSet
 
 
+def top_order(masks: np.ndarray, n: int) -> list[int]:
+    """Indices of the n largest non-empty masks of an `(M, H, W)` stack, largest first."""
+    area = masks.reshape(len(masks), -1).sum(1)
+    return [int(i) for i in np.argsort(-area, kind="stable") if area[i] > 0][:n]
+
+
 def top_masks(masks: np.ndarray, n: int) -> np.ndarray:
     """`(n, H, W)` uint8: the n largest non-empty masks of an `(M, H, W)` stack, largest first, zero padded."""
-    area = masks.reshape(len(masks), -1).sum(1)
-    order = [i for i in np.argsort(-area, kind="stable") if area[i] > 0][:n]
+    order = top_order(masks, n)
     out = np.zeros((n, *masks.shape[1:]), np.uint8)
     if order:
         out[: len(order)] = masks[order]
     return out
+
+
+def _top_classes(order: list[int], class_id: np.ndarray, score: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The classes (-1 none) and scores (NaN none) of the chosen masks, padded like `top_masks`."""
+    cls, sc = np.full(n, -1, np.int64), np.full(n, np.nan, np.float32)
+    cls[: len(order)], sc[: len(order)] = class_id[order], score[order]
+    return cls, sc
 
 
 class PanoramaWindows(Dataset):
@@ -54,6 +67,10 @@ class PanoramaWindows(Dataset):
 
     def window_masks(self, image: np.ndarray) -> np.ndarray:
         """`(K, N, h, w)` uint8 masks of every window of one panorama (float (H, W, 3))."""
+        return self.window_masks_and_classes(image)[0]
+
+    def window_masks_and_classes(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Masks `(K, N, h, w)` uint8, their classes `(K, N)` int64 (-1: none, as SAM's) and scores `(K, N)`."""
         height, width = image.shape[:2]
         if width < self.windows.window:
             raise ValueError(f"panorama is {width} px wide, narrower than one window ({self.windows.window} px)")
@@ -61,22 +78,30 @@ class PanoramaWindows(Dataset):
             raise ValueError(f"panorama is {height} px high, lower than one window ({self.windows.window_h} px)")
         grid = WindowGrid.for_size(self.windows, height, width)
         if self.masks_per_window:
-            stacks = [self.provider.masks_for(np.ascontiguousarray(grid.crop(image.transpose(2, 0, 1), k)
-                                                                   .transpose(1, 2, 0))).masks
-                      for k in range(len(grid))]
+            sets = [self.provider.masks_for(np.ascontiguousarray(grid.crop(image.transpose(2, 0, 1), k)
+                                                                 .transpose(1, 2, 0))) for k in range(len(grid))]
+            stacks = [(ms.masks, ms.class_id, ms.class_score) for ms in sets]
         else:
             whole: MaskSet = self.provider.masks_for(image)
-            stacks = [grid.crop(whole.masks, k) for k in range(len(grid))]
-        return np.stack([top_masks(s, self.num_masks) for s in stacks])
+            stacks = [(grid.crop(whole.masks, k), whole.class_id, whole.class_score) for k in range(len(grid))]
+        masks, classes, scores = [], [], []
+        for m, cls, sc in stacks:
+            order = top_order(m, self.num_masks)
+            masks.append(top_masks(m, self.num_masks))
+            c, v = _top_classes(order, cls, sc, self.num_masks)
+            classes.append(c)
+            scores.append(v)
+        return np.stack(masks), np.stack(classes), np.stack(scores)
 
     def __getitem__(self, index: int) -> dict:
         sample = self.samples[index]
         image = read_image(sample.image)
         try:
-            masks = self.window_masks(image)
+            masks, classes, scores = self.window_masks_and_classes(image)
         except ValueError as err:
             raise ValueError(f"{sample.image}: {err}") from err
-        item = {"image": to_tensor(image), "masks": torch.from_numpy(masks), "name": sample.name, "index": index}
+        item = {"image": to_tensor(image), "masks": torch.from_numpy(masks), "mask_class": torch.from_numpy(classes),
+                "mask_score": torch.from_numpy(scores), "name": sample.name, "index": index}
         if sample.label is not None:  # labeled panoramas: to score pseudo-labels
             label = to_classes(read_label(sample.label, sample.label_kind), self.cfg.classes)
             if label.shape != image.shape[:2]:

@@ -30,7 +30,8 @@ def pseudo_label_scores(method: Any, batches: Iterable[dict]) -> dict[str, Any]:
         grid = WindowGrid.for_size(cfg.windows, *x.shape[-2:])
         xw, truth = grid.extract(x), grid.extract(label)
         logits = method.ta(xw)
-        labels = method.pseudo_labels(logits, masks.flatten(0, 1).bool())
+        labels = method.pseudo_labels(logits, masks.flatten(0, 1).bool(), batch["mask_class"].flatten(0, 1),
+                                      batch["mask_score"].flatten(0, 1))
         cms["ta"].update(logits.argmax(1), truth)
         cms["ensemble"].update(labels["ensemble"], truth)
         decided = labels["high_conf"] != IGNORE_INDEX

@@ -119,7 +119,7 @@ class GoodSAM(Method):
             ta_w, student_w = self.ta(xw), self.student(xw)
         with torch.no_grad():
             label_logits = self.ta_ema(xw) if self.ta_ema is not None else ta_w.detach()
-        labels = self.pseudo_labels(label_logits, masks.flatten(0, 1).bool())
+        labels = self.pseudo_labels(label_logits, masks.flatten(0, 1).bool(), *_mask_classes(target))
         logs: dict[str, float] = {"decided": float((labels["high_conf"] != IGNORE_INDEX).float().mean())}
         terms = {
             "patch": (w.patch, lambda: mka.patch_loss(student_w, labels["ensemble"], labels["high_conf"],
@@ -150,16 +150,22 @@ class GoodSAM(Method):
         return StepOutput(loss, logs)
 
     @torch.no_grad()
-    def pseudo_labels(self, ta_logits: torch.Tensor, masks: torch.Tensor) -> dict[str, torch.Tensor]:
+    def pseudo_labels(self, ta_logits: torch.Tensor, masks: torch.Tensor, mask_class: torch.Tensor | None = None,
+                      mask_score: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """E, E_H and the boundary map of every window from the TA's logits `(N, C, h, w)` and SAM's
-        masks `(N, M, h, w)` (DAR (b) refinement, then CTCF or the majority vote)."""
+        masks `(N, M, h, w)` (DAR (b) refinement, then CTCF or the majority vote); `mask_class` /
+        `mask_score` `(N, M)`: classes the masks carry (SAM 3; -1 none), used by `ctcf.mask_class_threshold`."""
         cfg = self.cfg
         probs = ta_logits.float().softmax(1).cpu()
         ta_labels = probs.argmax(1)
         masks = masks.cpu()
+        n, m_count = masks.shape[:2]
+        mask_class = mask_class.cpu() if mask_class is not None else torch.full((n, m_count), -1, dtype=torch.long)
+        mask_score = mask_score.cpu() if mask_score is not None else torch.full((n, m_count), float("nan"))
         ensemble, high, boundary = [], [], []
-        for p, lab, m in zip(probs, ta_labels, masks):
-            m = m[m.flatten(1).any(1)]  # drop the zero padding
+        for p, lab, m, own, score in zip(probs, ta_labels, masks, mask_class, mask_score):
+            kept = m.flatten(1).any(1)
+            m, own, score = m[kept], own[kept], score[kept]  # drop the zero padding
             if cfg.refine_boundaries and len(m):
                 lab = D.refine_with_boundaries(lab, m, band=cfg.dar.boundary_band, fusion=cfg.dar.boundary_fusion,
                                                theta=cfg.ctcf.theta, order=cfg.ctcf.order,
@@ -168,7 +174,8 @@ class GoodSAM(Method):
                 # probabilities where CTCF needs them (soft coverage, confidence of unmasked pixels), else the
                 # refined labels
                 ta_in = p if cfg.ctcf.coverage == "soft" or cfg.ctcf.unmasked == "confidence" else lab
-                fused = C.ctcf(ta_in, m, num_classes=self.num_classes, **cfg.ctcf.model_dump())
+                fused = C.ctcf(ta_in, m, num_classes=self.num_classes, own_class=own, own_score=score,
+                               **cfg.ctcf.model_dump())
                 e, h = fused.labels, fused.high_conf
             else:
                 e = C.ssa_majority_vote(lab, m, num_classes=self.num_classes, order=cfg.ctcf.order)
@@ -206,3 +213,10 @@ class GoodSAM(Method):
 
     def extra_artifacts(self) -> dict[str, tuple[nn.Module, str, dict[str, Any]]]:
         return {"ta.safetensors": (self.ta, "segformer", dict(self._ta_args))}
+
+
+def _mask_classes(target: dict[str, Any]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """The masks' own classes and scores flattened to windows `(B*K, N)`, when the batch has them."""
+    if "mask_class" not in target:
+        return None, None
+    return target["mask_class"].flatten(0, 1), target["mask_score"].flatten(0, 1)

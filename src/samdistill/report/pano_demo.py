@@ -90,7 +90,7 @@ def _pseudo_labels(cfg: ExperimentConfig) -> dict:
     grid = WindowGrid.for_size(g.windows, *x.shape[-2:])
     with torch.no_grad():
         logits = method.ta(grid.extract(x))
-        e = method.pseudo_labels(logits, item["masks"].bool())["ensemble"]
+        e = method.pseudo_labels(logits, item["masks"].bool(), item["mask_class"], item["mask_score"])["ensemble"]
     onehot = torch.nn.functional.one_hot(e.clamp(max=method.num_classes - 1), method.num_classes).permute(0, 3, 1, 2)
     votes = grid.stitch(onehot.float())  # windows vote per pixel
     scores["example"] = {"name": item["name"], "image": item["image"], "label": item["label"],
