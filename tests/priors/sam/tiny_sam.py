@@ -36,8 +36,8 @@ def randomize(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     return model
 
 
-def scale_weights(model: torch.nn.Module, gen: torch.Generator) -> None:
-    """Unit-scale random weights (HF's init makes the decoder's logits ~0) for SAM and SAM 2 alike."""
+def unit_scale(model: torch.nn.Module, gen: torch.Generator) -> None:
+    """Unit-scale random weights (HF's init makes SAM-family logits ~0), any SAM-family model."""
     with torch.no_grad():
         for name, p in model.named_parameters():
             if p.ndim >= 2:
@@ -45,6 +45,12 @@ def scale_weights(model: torch.nn.Module, gen: torch.Generator) -> None:
             else:
                 base = 1.0 if "norm" in name and name.endswith("weight") else 0.0
                 p.copy_(base + 0.1 * torch.randn(p.shape, generator=gen))
+
+
+def scale_weights(model: torch.nn.Module, gen: torch.Generator) -> None:
+    """`unit_scale`, then mask logits of a few units, for SAM and SAM 2 alike."""
+    unit_scale(model, gen)
+    with torch.no_grad():
         for mlp in model.mask_decoder.output_hypernetworks_mlps:
             mlp.proj_out.weight.mul_(8.0)  # logits of a few units: masks with real boundaries
 

@@ -2,7 +2,6 @@
 Hugging Face folder, for the SAM 3 backend tests (all built offline)."""
 from __future__ import annotations
 
-import math
 import string
 from pathlib import Path
 
@@ -12,6 +11,8 @@ import torch
 transformers = pytest.importorskip("transformers")
 if not hasattr(transformers, "Sam3Model"):
     pytest.skip(f"transformers {transformers.__version__} has no Sam3Model", allow_module_level=True)
+
+from tiny_sam import unit_scale  # noqa: E402 (this directory)
 
 IMAGE_SIZE = 56  # patch 14 -> 4x4 ViT grid; FPN levels 16, 8, 4; mask logits 16x16
 VOCAB = {c: i for i, c in enumerate(string.ascii_lowercase)}
@@ -41,14 +42,7 @@ def tiny_sam3_config() -> "transformers.Sam3Config":
 def tiny_sam3_model(seed: int = 0) -> torch.nn.Module:
     """Unit-scale random weights, so scores and mask logits vary (HF's init makes them ~0)."""
     model = transformers.Sam3Model(tiny_sam3_config()).eval()
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.ndim >= 2:
-                p.copy_(torch.randn(p.shape, generator=gen) / math.sqrt(p[0].numel()))
-            else:
-                base = 1.0 if "norm" in name and name.endswith("weight") else 0.0
-                p.copy_(base + 0.1 * torch.randn(p.shape, generator=gen))
+    unit_scale(model, torch.Generator().manual_seed(seed))
     return model
 
 
