@@ -1,8 +1,5 @@
 """Two CPU processes (gloo) under torch.distributed.run: DDP keeps the ranks' weights identical."""
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
@@ -11,14 +8,8 @@ from safetensors.torch import load_file
 from samdistill.engine.artifact import load_model_artifact
 
 
-def test_two_process_training_keeps_ranks_identical_and_resumes_exactly(tmp_path):
-    worker = Path(__file__).with_name("ddp_worker.py")
-    env = dict(os.environ, ACCELERATE_USE_CPU="1", OMP_NUM_THREADS="1")
-    # --standalone: torchrun picks and holds a free port itself (no probe-then-bind race under xdist)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           str(worker), str(tmp_path)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+def test_two_process_training_keeps_ranks_identical_and_resumes_exactly(tmp_path, torchrun):
+    torchrun(Path(__file__).with_name("ddp_worker.py"), tmp_path)
 
     r0, r1 = (load_file(str(tmp_path / f"rank{r}.safetensors")) for r in (0, 1))
     initial = load_file(str(tmp_path / "initial.safetensors"))

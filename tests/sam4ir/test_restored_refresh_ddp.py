@@ -1,9 +1,6 @@
 """Two CPU processes (gloo) share a refresh of restored priors: each pair made once, by one rank,
 stored under (pair, snapshot), identical to what one process makes."""
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +14,10 @@ from samdistill.sam4ir.refresh import POINTER_NAME, pair_key, read_pointer
 from test_restored_refresh import make_cfg, write_pairs
 
 
-def test_two_processes_split_the_refresh(tmp_path):
+def test_two_processes_split_the_refresh(tmp_path, torchrun):
     write_pairs(tmp_path / "train", 5)
     write_pairs(tmp_path / "val", 2, seed=1)
-    worker = Path(__file__).with_name("refresh_ddp_worker.py")
-    env = dict(os.environ, ACCELERATE_USE_CPU="1", OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           str(worker), str(tmp_path)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    torchrun(Path(__file__).with_name("refresh_ddp_worker.py"), tmp_path)
 
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert all(r["world"] == 2 for r in ranks)

@@ -50,15 +50,19 @@ def resolve_device(name: str, key: str = "priors.sam.device") -> torch.device:
     return device
 
 
+def checkpoint_settings(cfg, section: str, missing: str) -> tuple[Path, torch.device, torch.dtype]:
+    """(checkpoint path, device, dtype) of a SAM-family config section; `missing` says what to configure."""
+    if not cfg.checkpoint:
+        raise ConfigError(f"{section}.checkpoint: {missing}")
+    return Path(cfg.checkpoint).expanduser(), resolve_device(cfg.device, f"{section}.device"), DTYPES[cfg.dtype]
+
+
 class SamSegmenter:
     def __init__(self, sam_cfg: SAMConfig):
-        if not sam_cfg.checkpoint:
-            raise ConfigError("priors.sam.checkpoint: no SAM checkpoint configured (a Hugging Face SAM "
-                              "directory or an official sam_vit_*.pth file)")
         self.cfg = sam_cfg
-        self.path = Path(sam_cfg.checkpoint).expanduser()
-        self.device = resolve_device(sam_cfg.device)
-        self.dtype = DTYPES[sam_cfg.dtype]
+        self.path, self.device, self.dtype = checkpoint_settings(
+            sam_cfg, "priors.sam", "no SAM checkpoint configured (a Hugging Face SAM directory or an official "
+            "sam_vit_*.pth file)")
         self._info: SamInfo | None = None
         self._generator: MaskGenerator | None = None
 

@@ -6,27 +6,20 @@ file, dtype, multimask output and every AMG parameter. The model loads on first 
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import torch
 
-from samdistill.config.loader import ConfigError
 from samdistill.priors.config import SAM2Config
 from samdistill.priors.sam.amg import MaskGenerator
-from samdistill.priors.sam.segmenter import DTYPES, SamSegmenter, file_sha256, resolve_device
+from samdistill.priors.sam.segmenter import SamSegmenter, checkpoint_settings, file_sha256
 from samdistill.priors.sam2.loading import Sam2Info, inspect_sam2, load_sam2
 from samdistill.priors.sam2.predictor import Sam2Predictor
 
 class Sam2Segmenter(SamSegmenter):
     def __init__(self, sam2_cfg: SAM2Config):
-        if not sam2_cfg.checkpoint:
-            raise ConfigError("priors.sam2.checkpoint: no SAM 2 checkpoint configured (a local Hugging Face "
-                              "Sam2Model folder)")
         self.cfg = sam2_cfg
-        self.path = Path(sam2_cfg.checkpoint).expanduser()
-        self.device: torch.device = resolve_device(sam2_cfg.device, "priors.sam2.device")
-        self.dtype = DTYPES[sam2_cfg.dtype]
+        self.path, self.device, self.dtype = checkpoint_settings(
+            sam2_cfg, "priors.sam2", "no SAM 2 checkpoint configured (a local Hugging Face Sam2Model folder)")
         self._info: Sam2Info | None = None
         self._generator: MaskGenerator | None = None
 

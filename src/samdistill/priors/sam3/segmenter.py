@@ -16,18 +16,16 @@ file, dtype, the class list and both thresholds. The model loads on first use.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from samdistill.config.loader import ConfigError
 from samdistill.priors.base import SegmenterBase
 from samdistill.priors.config import SAM3Config
 from samdistill.priors.maskset import MaskSet
-from samdistill.priors.sam.segmenter import DTYPES, file_sha256, resolve_device
+from samdistill.priors.sam.segmenter import checkpoint_settings, file_sha256
 from samdistill.priors.sam3.loading import TEXT_LENGTH, Sam3Info, inspect_sam3, load_sam3
 
 
@@ -41,13 +39,10 @@ def preprocess_sam3(image: torch.Tensor, image_size: int) -> torch.Tensor:
 
 class Sam3Segmenter(SegmenterBase):
     def __init__(self, sam3_cfg: SAM3Config):
-        if not sam3_cfg.checkpoint:
-            raise ConfigError("priors.sam3.checkpoint: no SAM 3 checkpoint configured (a local Hugging Face "
-                              "Sam3Model folder with its tokenizer)")
         self.cfg = sam3_cfg
-        self.path = Path(sam3_cfg.checkpoint).expanduser()
-        self.device: torch.device = resolve_device(sam3_cfg.device, "priors.sam3.device")
-        self.dtype = DTYPES[sam3_cfg.dtype]
+        self.path, self.device, self.dtype = checkpoint_settings(
+            sam3_cfg, "priors.sam3", "no SAM 3 checkpoint configured (a local Hugging Face Sam3Model folder "
+            "with its tokenizer)")
         self._info: Sam3Info | None = None
         self._model: torch.nn.Module | None = None
         self._text: list[tuple[Any, torch.Tensor]] | None = None  # per class: (text features, attention mask)
