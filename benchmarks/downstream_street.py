@@ -30,20 +30,18 @@ import torch
 DATASET = "embedded-street-rain"
 
 
-def train_segmenter(out: Path, steps: int, size: str, seed: int) -> Path:
+def fit_on_street(net: torch.nn.Module, steps: int, seed: int, label: str = "segmenter") -> torch.nn.Module:
+    """Cross-entropy on the street world's labeled pinhole train renders (embedded-street, 128x128
+    crops, flips; AdamW, one-cycle). `net` maps (B,3,H,W) in [0,1] to logits at any size (upsampled)."""
     from torch.utils.data import DataLoader
 
     from samdistill.data.segmentation.config import SegDatasetConfig
     from samdistill.data.segmentation.dataset import SegmentationDataset
-    from samdistill.engine.artifact import save_model_artifact
-    from samdistill.models.registry import create_backbone
 
-    torch.manual_seed(seed)
     data = SegmentationDataset(SegDatasetConfig(layout="cityscapes", root="embedded-street", split="train"),
                                crop=128, hflip=True, seed=seed)
     loader = DataLoader(data, batch_size=8, shuffle=True, drop_last=True,
                         generator=torch.Generator().manual_seed(seed))
-    net = create_backbone("segformer", size=size, num_classes=19)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=steps, pct_start=0.05)
     net.train()
@@ -51,6 +49,9 @@ def train_segmenter(out: Path, steps: int, size: str, seed: int) -> Path:
     while step < steps:
         for batch in loader:
             logits = net(batch["image"])
+            if logits.shape[-2:] != batch["label"].shape[-2:]:
+                logits = torch.nn.functional.interpolate(logits, batch["label"].shape[-2:], mode="bilinear",
+                                                         align_corners=False)
             loss = torch.nn.functional.cross_entropy(logits, batch["label"], ignore_index=255)
             opt.zero_grad()
             loss.backward()
@@ -58,12 +59,21 @@ def train_segmenter(out: Path, steps: int, size: str, seed: int) -> Path:
             sched.step()
             step += 1
             if step % 100 == 0 or step == steps:
-                print(f"segmenter step {step}/{steps}: loss {loss.item():.3f} ({time.perf_counter() - t0:.0f} s)", flush=True)
+                print(f"{label} step {step}/{steps}: loss {loss.item():.3f} ({time.perf_counter() - t0:.0f} s)", flush=True)
             if step == steps:
                 break
+    return net.eval()
+
+
+def train_segmenter(out: Path, steps: int, size: str, seed: int) -> Path:
+    from samdistill.engine.artifact import save_model_artifact
+    from samdistill.models.registry import create_backbone
+
+    torch.manual_seed(seed)
+    net = fit_on_street(create_backbone("segformer", size=size, num_classes=19), steps, seed)
     path = out / "segmenter" / "model.safetensors"
     path.parent.mkdir(parents=True, exist_ok=True)
-    return save_model_artifact(net.eval(), "segformer", {"size": size, "num_classes": 19}, path)
+    return save_model_artifact(net, "segformer", {"size": size, "num_classes": 19}, path)
 
 
 def train_restorers(out: Path, steps: int, overrides: list[str]) -> dict[str, Path]:

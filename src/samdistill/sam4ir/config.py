@@ -82,13 +82,16 @@ class SGRConfig(StrictModel):
 
     enabled: bool = True
     weight: float = Field(200.0, ge=0, description="lambda_2 (paper Table 6: 200)")
-    features: Literal["vgg16", "vgg19", "random_conv"] = Field(
+    features: Literal["vgg16", "vgg19", "random_conv", "street_conv"] = Field(
         "vgg16",
         description="frozen feature extractor (512 ch at H/8). random_conv: an offline, weight-free "
-        "stand-in used only when explicitly chosen (no pretrained VGG on the machine)",
+        "stand-in used only when explicitly chosen (no pretrained VGG on the machine); street_conv: the same "
+        "small network trained on the street world's labels (benchmarks/sgr_standin.py; features that know "
+        "the world's classes, a stand-in for VGG's semantics, weights in vgg_weights)",
     )
     vgg_weights: Optional[str] = Field(
-        None, description="path to torchvision-format VGG weights (vgg16-397923af.pth or .safetensors)"
+        None, description="path to the feature extractor's weights: torchvision-format VGG (vgg16-397923af.pth "
+        "or .safetensors), or for street_conv the stand-in's .safetensors"
     )
     relation: Literal["pooled", "masked_map"] = Field(
         "pooled",

@@ -18,9 +18,26 @@ from samdistill.engine.artifact import CheckpointError, read_safetensors
 _CFGS = {  # conv widths per stage, "M" = 2x2 max-pool (torchvision's cfg "D" and "E")
     "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512],
     "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512],
+    # the small stand-in: random (`random_conv`) or trained on the street world (`street_conv`)
+    "street_conv": [32, "M", 128, "M", 256, "M", 512],
 }
+STANDIN_ARCH = "street_conv"
 _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)
+
+
+def feature_layers(arch: str) -> nn.Sequential:
+    """The untrained `features` stack of `arch` (torchvision's layer indices for VGG)."""
+    if arch not in _CFGS:
+        raise ValueError(f"unknown feature extractor {arch!r}; choose one of {sorted(_CFGS)}")
+    return _make_layers(_CFGS[arch])
+
+
+def imagenet_normalize(x: torch.Tensor) -> torch.Tensor:
+    """What FrozenFeatures does to its [0,1] input first (so a stand-in trains on the same input)."""
+    mean = torch.tensor(_MEAN, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(_STD, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x - mean) / std
 
 
 def _make_layers(cfg: list) -> nn.Sequential:
@@ -73,10 +90,9 @@ def _load_vgg_state(path: Path) -> dict:
 
 
 def build_vgg(arch: str = "vgg16", weights: Optional[str | Path] = None) -> FrozenFeatures:
-    """VGG features to 512 ch at H/8. `weights`: torchvision-format file (required for real use)."""
-    if arch not in _CFGS:
-        raise ValueError(f"unknown VGG {arch!r}; choose one of {sorted(_CFGS)}")
-    feats = _make_layers(_CFGS[arch])
+    """VGG (or stand-in) features to 512 ch at H/8. `weights`: torchvision-format file
+    (`features.N.weight` / `.bias`; required for real use)."""
+    feats = feature_layers(arch)
     if weights is not None:
         path = Path(weights)
         state = _load_vgg_state(path)
@@ -100,7 +116,7 @@ def build_random_conv(seed: int = 0) -> FrozenFeatures:
     the paper's.
     """
     gen = torch.Generator().manual_seed(seed)
-    feats = _make_layers([32, "M", 128, "M", 256, "M", 512])
+    feats = feature_layers(STANDIN_ARCH)
     for m in feats.modules():
         if isinstance(m, nn.Conv2d):
             fan_in = m.in_channels * 9
@@ -115,7 +131,8 @@ def build_relation_features(kind: str, weights: Optional[str] = None, seed: int 
     if weights is None:
         raise CheckpointError(
             f"sam4ir.sgr.features={kind!r} needs pretrained weights: set sam4ir.sgr.vgg_weights=/path/to/"
-            f"{kind}-*.pth (torchvision format; they cannot be downloaded here), or choose "
-            "sam4ir.sgr.features=random_conv explicitly for an offline stand-in"
+            f"{kind}-*.pth (torchvision format; they cannot be downloaded here; for street_conv the file "
+            "benchmarks/sgr_standin.py writes), or choose sam4ir.sgr.features=random_conv explicitly for an "
+            "offline stand-in"
         )
     return build_vgg(kind, weights)
