@@ -142,8 +142,8 @@ def _priors(priors: Any) -> list[str]:
     if priors.backend == "sam2":
         if not priors.sam2.checkpoint:
             return ["priors.sam2.checkpoint: not set, but priors.backend=sam2 needs one (a local Hugging Face "
-                    "Sam2Model folder); or set priors.backend=offline"]
-        return _path("priors.sam2.checkpoint", priors.sam2.checkpoint, folder=True)
+                    "Sam2Model folder or an official sam2.1_hiera_*.pt); or set priors.backend=offline"]
+        return _path("priors.sam2.checkpoint", priors.sam2.checkpoint)
     return []
 
 

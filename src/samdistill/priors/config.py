@@ -46,7 +46,9 @@ class SAM2Config(StrictModel):
     """SAM 2 / 2.1 image model (transformers' Sam2Model) driven by our automatic mask generator."""
 
     checkpoint: Optional[str] = Field(
-        None, description="local Hugging Face Sam2Model directory (config.json model_type sam2 + weights)"
+        None, description="local Hugging Face Sam2Model directory (config.json model_type sam2 + weights), or an "
+        "official sam2.1_hiera_*.pt / sam2_hiera_*.pt checkpoint (converted on load; optional <name>.json side-car "
+        "of Sam2Config overrides for unreleased architectures)"
     )
     device: str = Field("auto", description="auto | cpu | cuda | cuda:N")
     dtype: Literal["float32", "float16", "bfloat16"] = "float32"

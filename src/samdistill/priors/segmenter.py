@@ -50,7 +50,8 @@ BACKENDS: dict[str, BackendInfo] = {b.name: b for b in (
     BackendInfo("sam", "SAM / SAM-HQ: official sam_vit_{b,l,h}_*.pth (SAM-HQ's sam_hq_vit_*.pth) or a Hugging Face "
                 "SamModel / SamHQModel folder; our automatic mask generator at segment-anything's defaults",
                 "priors.sam", ("transformers",), "SamModel", _SAM_FIELDS),
-    BackendInfo("sam2", "SAM 2 / 2.1: a Hugging Face Sam2Model folder; our automatic mask generator at SAM 2's "
+    BackendInfo("sam2", "SAM 2 / 2.1: official sam2.1_hiera_*.pt / sam2_hiera_*.pt (converted on load) or a Hugging "
+                "Face Sam2Model folder; our automatic mask generator at SAM 2's "
                 "defaults (priors.sam2.amg_preset: sam2)", "priors.sam2", ("transformers",), "Sam2Model",
                 _SAM_FIELDS[:-1] + ("multimask_output", "amg")),
     BackendInfo("sam3", "SAM 3: a Hugging Face Sam3Model folder (with its CLIP tokenizer) prompted with class names "

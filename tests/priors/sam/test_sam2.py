@@ -53,9 +53,9 @@ def test_loader_refuses_other_models_and_pt_files(sam2_dirs, tiny_sam_files, tmp
     with pytest.raises(CheckpointError, match="not a SAM 2 model"):
         inspect_sam2(tiny_sam_files["hf"])  # a SamModel folder
     pt = tmp_path / "sam2.1_hiera_tiny.pt"
-    pt.write_bytes(b"not read")
-    with pytest.raises(CheckpointError, match="not converted"):
-        load_sam2(pt)
+    pt.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="sam2.1_hiera_tiny.pt: cannot read checkpoint"):
+        load_sam2(pt)  # official .pt files are converted: tests/priors/sam/test_sam2_official.py
     with pytest.raises(CheckpointError, match="not found"):
         inspect_sam2(tmp_path / "missing")
 

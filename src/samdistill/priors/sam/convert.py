@@ -104,41 +104,53 @@ class KeyConversionError(CheckpointError):
         super().__init__(f"{source}: {len(keys)} key(s) cannot be converted {direction}: {shown}")
 
 
-def _compile(template: str) -> re.Pattern:
+def _compile(template: str, fields: dict[str, str]) -> re.Pattern:
     parts = re.split(r"(\{\w\})", template)
     out = []
     for part in parts:
         if re.fullmatch(r"\{\w\}", part):
             name = part[1]
-            out.append(f"(?P<{name}>{_FIELDS[name]})")
+            out.append(f"(?P<{name}>{fields[name]})")
         else:
             out.append(re.escape(part))
     return re.compile("".join(out) + r"\Z")
 
 
+Rules = tuple[tuple[re.Pattern, str], ...]
+
+
+def compile_table(table: tuple[tuple[str, str], ...], reverse: bool, fields: dict[str, str] | None = None) -> Rules:
+    """(pattern, target template) rules of a key table, official -> HF (or HF -> official when `reverse`).
+    `fields`: what each `{x}` placeholder matches (default: SAM's, see `_FIELDS`)."""
+    fields = _FIELDS if fields is None else fields
+    pairs = ((hf, off) if reverse else (off, hf) for off, hf in table)
+    return tuple((_compile(src, fields), dst) for src, dst in pairs)
+
+
 @lru_cache(maxsize=2)
-def _rules(reverse: bool) -> tuple[tuple[re.Pattern, str], ...]:
-    pairs = ((hf, off) if reverse else (off, hf) for off, hf in KEY_TABLE)
-    return tuple((_compile(src), dst) for src, dst in pairs)
+def _rules(reverse: bool) -> Rules:
+    return compile_table(KEY_TABLE, reverse)
 
 
-def _convert_key(key: str, reverse: bool) -> str | None:
-    for pattern, target in _rules(reverse):
+def _convert_key(key: str, rules: Rules) -> str | None:
+    for pattern, target in rules:
         m = pattern.match(key)
         if m:
             return target.format(**m.groupdict())
     return None
 
 
-def _rename(state: dict[str, torch.Tensor], skip: set[str], reverse: bool, source: str,
-            direction: str) -> dict[str, torch.Tensor]:
-    """Rename every key (skipping `skip`); unknown keys are one error naming the file and keys."""
+def rename_keys(state: dict[str, torch.Tensor], rules: Rules, skip, source: str,
+                direction: str) -> dict[str, torch.Tensor]:
+    """Rename every key by `rules` (skipping keys in `skip`, or matching it when it is a callable);
+    unknown keys are one error naming the file and keys."""
+    skipped = skip if callable(skip) else (lambda key: key in skip)
     out: dict[str, torch.Tensor] = {}
     unknown = []
     for key, value in state.items():
-        if key in skip:
+        if skipped(key):
             continue
-        new = _convert_key(key, reverse=reverse)
+        new = _convert_key(key, rules)
         if new is None:
             unknown.append(key)
         else:
@@ -151,7 +163,8 @@ def _rename(state: dict[str, torch.Tensor], skip: set[str], reverse: bool, sourc
 def official_to_hf(state: dict[str, torch.Tensor], source: str = "state dict") -> dict[str, torch.Tensor]:
     """Rename an official segment-anything (or SAM-HQ) state dict for transformers' `SamModel`
     (`SamHQModel`)."""
-    out = _rename(state, set(IGNORED_OFFICIAL_KEYS), False, source, "from segment-anything to transformers naming")
+    out = rename_keys(state, _rules(False), IGNORED_OFFICIAL_KEYS, source,
+                      "from segment-anything to transformers naming")
     if HF_PROMPT_PE in out:
         out[HF_SHARED_PE] = out[HF_PROMPT_PE]
     return out
@@ -159,4 +172,4 @@ def official_to_hf(state: dict[str, torch.Tensor], source: str = "state dict") -
 
 def hf_to_official(state: dict[str, torch.Tensor], source: str = "state dict") -> dict[str, torch.Tensor]:
     """Inverse of `official_to_hf` (drops HF's tied duplicate of the positional matrix)."""
-    return _rename(state, {HF_SHARED_PE}, True, source, "from transformers to segment-anything naming")
+    return rename_keys(state, _rules(True), {HF_SHARED_PE}, source, "from transformers to segment-anything naming")

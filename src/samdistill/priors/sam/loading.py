@@ -58,7 +58,7 @@ def inspect_sam(path: str | Path) -> SamInfo:
         return _hf_info(path, read_hf_config(path))
     if path.is_file():
         state = read_official_state(path, mmap=True)
-        return _official_info(path, config_dict_from_official(state, path, _sidecar(path)), is_sam_hq(state))
+        return _official_info(path, config_dict_from_official(state, path, read_sidecar(path)), is_sam_hq(state))
     raise CheckpointError(f"{path}: SAM checkpoint not found")
 
 
@@ -135,7 +135,7 @@ def _torch_load(path: Path, mmap: bool) -> Any:
     return torch.load(str(path), map_location="cpu", weights_only=True)
 
 
-def _sidecar(path: Path) -> dict[str, Any]:
+def read_sidecar(path: Path) -> dict[str, Any]:
     """Optional `<checkpoint>.json` next to a .pth: SamConfig sub-config overrides."""
     side = path.with_suffix(".json")
     if not side.is_file():
@@ -161,7 +161,7 @@ def _load_official(path: Path) -> tuple[torch.nn.Module, SamInfo]:
 
     state = read_official_state(path, mmap=True)
     hq = is_sam_hq(state)
-    cfg_dict = config_dict_from_official(state, path, _sidecar(path))
+    cfg_dict = config_dict_from_official(state, path, read_sidecar(path))
     info = _official_info(path, cfg_dict, hq)
     hf_state = official_to_hf(state, source=str(path))
     config_cls, model_cls = ((transformers.SamHQConfig, transformers.SamHQModel) if hq

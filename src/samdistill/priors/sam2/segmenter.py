@@ -2,7 +2,7 @@
 generator (`priors.sam.amg`) at SAM 2's published defaults (`priors.sam2.amg_preset: sam2`).
 
 `fingerprint()`: backend `sam2`, variant, input size, sha256 of config.json and every weight
-file, dtype, multimask output and every AMG parameter. The model loads on first use.
+file (of an official .pt: the file and its side-car .json, if any), dtype, multimask output and every AMG parameter. The model loads on first use.
 """
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ class Sam2Segmenter(SamSegmenter):
     def __init__(self, sam2_cfg: SAM2Config):
         self.cfg = sam2_cfg
         self.path, self.device, self.dtype = checkpoint_settings(
-            sam2_cfg, "priors.sam2", "no SAM 2 checkpoint configured (a local Hugging Face Sam2Model folder)")
+            sam2_cfg, "priors.sam2", "no SAM 2 checkpoint configured (a local Hugging Face Sam2Model folder or an official "
+            "sam2.1_hiera_*.pt file)")
         self._info: Sam2Info | None = None
         self._generator: MaskGenerator | None = None
 
@@ -44,7 +45,8 @@ class Sam2Segmenter(SamSegmenter):
             "model_type": info.model_type,
             "variant": info.variant,
             "image_size": info.image_size,
-            "checkpoint_sha256": {str(f.relative_to(info.path)): file_sha256(f) for f in info.files},
+            "checkpoint_sha256": {str(f.relative_to(info.path) if info.source == "hf" else f.name): file_sha256(f)
+                                  for f in info.files},
             "dtype": self.cfg.dtype,
             "multimask_output": self.cfg.multimask_output,
             "amg": self.cfg.amg.model_dump(),
