@@ -125,8 +125,10 @@ def test_loader_refuses_files_and_folders_without_a_tokenizer(sam3_dirs, tmp_pat
     with pytest.raises(CheckpointError, match="no tokenizer"):
         inspect_sam3(bare)
     (tmp_path / "sam3.pt").write_bytes(b"not unpickled")
-    with pytest.raises(CheckpointError, match="not converted"):
-        inspect_sam3(tmp_path / "sam3.pt")
+    for fn in (inspect_sam3, load_sam3):  # refused with the reason, before reading the file
+        with pytest.raises(CheckpointError, match=r"sam3\.pt: official SAM 3 .*not converted.*only a local Hugging "
+                           r"Face Sam3Model folder .* Why: .*convert_sam3_to_hf"):
+            fn(tmp_path / "sam3.pt")
 
 
 def test_default_classes_are_cityscapes_train_ids():

@@ -3,7 +3,8 @@
 The folder is `config.json` (model_type `sam3`) + `model.safetensors` / `pytorch_model.bin` + the
 tokenizer files saved with it (`tokenizer.json`, or `vocab.json` + `merges.txt`, and
 `tokenizer_config.json`), all loaded with `local_files_only=True`: nothing is downloaded. No
-official `.pt` conversion: a file is refused with a message, never unpickled.
+official `sam3.pt` conversion: a file is refused with a message saying why (see `inspect_sam3`),
+never unpickled.
 """
 from __future__ import annotations
 
@@ -39,8 +40,14 @@ def inspect_sam3(path: str | Path) -> Sam3Info:
     """Sam3Info from config.json and the file listing alone (cheap: what fingerprints need)."""
     path = Path(path).expanduser()
     if path.is_file():
-        raise CheckpointError(f"{path}: official SAM 3 checkpoints are not converted by samdistill; give a local "
-                              "Hugging Face Sam3Model folder (config.json model_type sam3 + weights + tokenizer)")
+        raise CheckpointError(
+            f"{path}: official SAM 3 checkpoints (sam3.pt) are not converted by samdistill (the file is not read): "
+            "only a local Hugging Face Sam3Model folder (config.json model_type sam3 + weights + CLIP tokenizer) is "
+            "supported. Why: the key mapping of transformers' convert_sam3_to_hf.py loads non-strictly (its own "
+            "notes list keys it leaves missing or unexpected) and reshapes tensors (cls position dropped, qkv "
+            "split, text projection transposed, RoPE tables dropped); without sam3's module layout it cannot be "
+            "checked here to give the same outputs. Convert the file once with that script, or use the "
+            "facebook/sam3 Hugging Face folder")
     if not path.is_dir():
         raise CheckpointError(f"{path}: SAM 3 checkpoint not found (expected a Hugging Face Sam3Model folder)")
     cfg = read_hf_config(path, HF_MODEL_TYPES, "a SAM 3 model")
