@@ -1,6 +1,6 @@
 """SGR's stand-in for VGG's semantics: the small relation network trained on the street world.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/sgr_standin.py [--steps 1500] [--seed 0]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/sgr_standin.py [--steps 800] [--seed 0]
         [--out runs/sgr_standin/street_conv.safetensors]
 
 SGR compares relations of frozen VGG16 features (ImageNet-trained) between restored and clean
@@ -57,7 +57,7 @@ def val_miou(net: nn.Module) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--steps", type=int, default=800)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=Path("runs/sgr_standin/street_conv.safetensors"))
     args = ap.parse_args()
@@ -66,17 +66,17 @@ def main() -> None:
     from samdistill.sam4ir.vgg import STANDIN_ARCH, build_random_conv, feature_layers
 
     torch.manual_seed(args.seed)
-    random_net = StandinSegmenter(build_random_conv(args.seed).features)  # frozen random features, head only
-    random_net.features.requires_grad_(False)
-    fit_on_street(random_net, args.steps, args.seed, "random features + head")
-    torch.manual_seed(args.seed)
     trained = fit_on_street(StandinSegmenter(feature_layers(STANDIN_ARCH)), args.steps, args.seed, "street_conv")
-    print(f"\nval mIoU (embedded-street val renders, 19 classes): trained street_conv {val_miou(trained):.2f} %, "
-          f"random_conv features + trained head {val_miou(random_net):.2f} %")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     state = {f"features.{k}": v.contiguous() for k, v in trained.features.state_dict().items()}
     atomic_save_file(state, args.out, {"arch": STANDIN_ARCH, "steps": str(args.steps), "seed": str(args.seed)})
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out}", flush=True)
+    torch.manual_seed(args.seed)
+    random_net = StandinSegmenter(build_random_conv(args.seed).features)  # frozen random features, head only
+    random_net.features.requires_grad_(False)
+    fit_on_street(random_net, args.steps, args.seed, "random features + head")
+    print(f"\nval mIoU (embedded-street val renders, 19 classes): trained street_conv {val_miou(trained):.2f} %, "
+          f"random_conv features + trained head {val_miou(random_net):.2f} %")
 
 
 if __name__ == "__main__":
