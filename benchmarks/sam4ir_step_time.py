@@ -73,7 +73,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--amp", choices=["no", "bf16", "fp16"], default="no")
-    ap.add_argument("--relation-mode", choices=["masked_map", "pooled"], default="masked_map")
+    ap.add_argument("--relation-mode", choices=["masked_map", "pooled"], default="pooled")
     ap.add_argument("--no-fused", action="store_true", help="Adam's per-tensor loop instead of the fused kernel")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="extra config override for the framework, e.g. sam4ir.spf.attention=channel")

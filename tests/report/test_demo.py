@@ -25,6 +25,10 @@ def test_demo_writes_a_consistent_report(tmp_path):
         assert (out / name).stat().st_size > 500, name
     md = (out / "report.md").read_text()
     assert f"{fw_psnr:.4f}" in md and "SAM4IR framework" in md
+    # the teacher's score sits beside the shipped network's: IR2's last validation on the same photos
+    history = json.loads((out / "framework" / "val_history.json").read_text())
+    assert rows["SAM4IR teacher IR2 (training only)"] == pytest.approx([history[-1]["ir2_psnr"], history[-1]["ir2_ssim"]])
+    assert "SAM4IR teacher IR2" in res.output
     assert "checks the pipeline, not the paper's gain" in md  # offline stand-ins are called what they are
     assert "λ2 = 20;" in md  # random stand-in features: the lower SGR weight, said in the report
     # the shipped artifact of each run is the bare backbone's size
@@ -35,6 +39,17 @@ def test_demo_writes_a_consistent_report(tmp_path):
     for run in ("baseline", "framework"):
         net = load_model_artifact(out / run / "model.safetensors")
         assert sum(p.numel() for p in net.parameters()) == n_bare
+
+
+def test_teacher_scores_read_from_the_last_validation(tmp_path):
+    from samdistill.report.demo import last_teacher_scores
+
+    assert last_teacher_scores(tmp_path) is None  # no validation history
+    (tmp_path / "val_history.json").write_text(json.dumps([{"step": 1, "psnr": 20.0, "ir2_psnr": 21.0, "ir2_ssim": 0.5},
+                                                            {"step": 2, "psnr": 22.0, "ir2_psnr": 23.5, "ir2_ssim": 0.7}]))
+    assert last_teacher_scores(tmp_path) == (23.5, 0.7)
+    (tmp_path / "val_history.json").write_text(json.dumps([{"step": 2, "psnr": 22.0}]))  # a run without IR2
+    assert last_teacher_scores(tmp_path) is None
 
 
 @pytest.mark.parametrize("overrides, expected", [
