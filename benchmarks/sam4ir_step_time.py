@@ -2,12 +2,13 @@
 
     .venv/bin/python benchmarks/sam4ir_step_time.py [--backbone nafnet_tiny] [--batch 8] [--crop 64]
         [--relation vgg16|random_conv] [--steps 20] [--device cpu|cuda] [--amp bf16|fp16|no]
-        [--no-fused] [--set sam4ir.spf.hidden_channels=16 ...]
+        [--no-fused] [--keep-denormals] [--set sam4ir.spf.hidden_channels=16 ...]
 
 Priors come from the cache (prior_source=gt, filled before timing), as in a real run.
 Rows: baseline step (IR1 fwd+bwd+Adam); +IR2/SPF/SPD (no SGR); full framework (+ relation net);
 prior loading (dataset items with vs without masks, per batch). VGG16 has the real architecture
-with random weights (the timing does not depend on the weights).
+with random weights (the timing does not depend on the weights). Denormal floats are flushed to
+zero as the trainer does (train.flush_denormal); --keep-denormals shows what that saves.
 """
 from __future__ import annotations
 
@@ -75,9 +76,12 @@ def main() -> None:
     ap.add_argument("--amp", choices=["no", "bf16", "fp16"], default="no")
     ap.add_argument("--relation-mode", choices=["masked_map", "pooled"], default="pooled")
     ap.add_argument("--no-fused", action="store_true", help="Adam's per-tensor loop instead of the fused kernel")
+    ap.add_argument("--keep-denormals", action="store_true",
+                    help="do not flush denormal floats to zero (the trainer flushes them: train.flush_denormal)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="extra config override for the framework, e.g. sam4ir.spf.attention=channel")
     args = ap.parse_args()
+    torch.set_flush_denormal(not args.keep_denormals)
 
     cfg = config_from_dict(apply_overrides({}, [
         f"model.name={args.backbone}", f"data.crop_size={args.crop}", "sam4ir.enabled=true",
@@ -107,7 +111,8 @@ def main() -> None:
 
     print(f"backbone {args.backbone}, batch {args.batch}, crop {args.crop}, relation {args.relation}, "
           f"device {args.device}, amp {args.amp}, threads {torch.get_num_threads()}, "
-          f"Adam {'per-tensor loop' if args.no_fused else 'fused'}")
+          f"Adam {'per-tensor loop' if args.no_fused else 'fused'}, "
+          f"denormals {'kept' if args.keep_denormals else 'flushed'}")
     print("| part | ms / step | share of framework step |\n|---|---|---|")
     rows = [("IR1 (baseline step: fwd + bwd + Adam)", t_base),
             ("IR2 + SPF + SPD", t_nosgr - t_base),

@@ -121,6 +121,8 @@ class Trainer:
         torch.use_deterministic_algorithms(self.tc.deterministic)
         if self.tc.deterministic:
             torch.backends.cudnn.benchmark = False
+        if self.tc.flush_denormal:  # CPU-only flag; restored to torch's default (off) below
+            torch.set_flush_denormal(True)
         try:
             if self.is_main:
                 self.output_dir.mkdir(parents=True, exist_ok=True)
@@ -137,6 +139,8 @@ class Trainer:
             return self._finish()
         finally:
             torch.use_deterministic_algorithms(was_deterministic)
+            if self.tc.flush_denormal:
+                torch.set_flush_denormal(False)
 
     # ------------------------------------------------------------------ loop
     def _loop(self) -> None:
