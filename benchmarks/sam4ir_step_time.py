@@ -5,6 +5,7 @@
         [--no-fused] [--keep-denormals] [--set sam4ir.spf.hidden_channels=16 ...]
 
 Priors come from the cache (prior_source=gt, filled before timing), as in a real run.
+The three step kinds run interleaved (one of each per round; median per kind).
 Rows: baseline step (IR1 fwd+bwd+Adam); +IR2/SPF/SPD (no SGR); full framework (+ relation net);
 prior loading (dataset items with vs without masks, per batch). VGG16 has the real architecture
 with random weights (the timing does not depend on the weights). Denormal floats are flushed to
@@ -27,26 +28,28 @@ from samdistill.sam4ir.priors import build_prior_provider
 from samdistill.sam4ir.vgg import build_vgg
 
 
-def _timed_steps(method, batches, steps, device, amp, fused=True) -> float:
-    opt = build_optimizer(method, OptimizerConfig(lr=1e-4, fused=fused))  # what the trainer builds
+def _timed_steps(methods, batches, steps, device, amp, fused=True) -> list[float]:
+    """Median step time of each method, their steps interleaved (one of each per round), so a
+    change in background load or memory state affects every row alike."""
+    opts = [build_optimizer(m, OptimizerConfig(lr=1e-4, fused=fused)) for m in methods]  # what the trainer builds
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
-    times = []
+    times: list[list[float]] = [[] for _ in methods]
     for i in range(steps + 3):
         batch = {k: v.to(device) for k, v in batches[i % len(batches)].items() if torch.is_tensor(v)}
-        if device == "cuda":
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        with torch.autocast(device, dtype=dtype, enabled=dtype is not None):
-            loss = method(batch).loss
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        if device == "cuda":
-            torch.cuda.synchronize()
-        if i >= 3:  # warm-up
-            times.append(time.perf_counter() - t)
-    times.sort()
-    return times[len(times) // 2]
+        for method, opt, ts in zip(methods, opts, times):
+            if device == "cuda":
+                torch.cuda.synchronize()
+            t = time.perf_counter()
+            with torch.autocast(device, dtype=dtype, enabled=dtype is not None):
+                loss = method(batch).loss
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            if device == "cuda":
+                torch.cuda.synchronize()
+            if i >= 3:  # warm-up
+                ts.append(time.perf_counter() - t)
+    return [sorted(ts)[len(ts) // 2] for ts in times]
 
 
 def _batches(ds, batch, n):
@@ -103,9 +106,8 @@ def main() -> None:
         full.relation_net = build_vgg("vgg16")
     full = full.to(args.device)
 
-    t_base = _timed_steps(base, batches, args.steps, args.device, args.amp, not args.no_fused)
-    t_nosgr = _timed_steps(no_sgr, batches, args.steps, args.device, args.amp, not args.no_fused)
-    t_full = _timed_steps(full, batches, args.steps, args.device, args.amp, not args.no_fused)
+    t_base, t_nosgr, t_full = _timed_steps([base, no_sgr, full], batches, args.steps, args.device, args.amp,
+                                           not args.no_fused)
     t_plain_load = _load_time(plain_ds, args.batch)
     t_prior_load = _load_time(prior_ds, args.batch)
 

@@ -105,3 +105,17 @@ def test_bad_attach_points_are_clear_errors():
 
     with pytest.raises(ValueError, match="must output a \\(B,C,H,W\\) feature map"):
         SPFFusion(Odd(), ["b"], prior_channels=1)
+
+
+@pytest.mark.parametrize("hidden,cap,expected", [(None, None, [8, 16, 8]), (None, 12, [8, 12, 8]),
+                                                 (20, None, [20, 20, 20]), (20, 12, [12, 12, 12])])
+def test_unit_width_follows_the_block_capped_by_max_hidden(hidden, cap, expected):
+    """hidden_channels (default: the block's width) then max_hidden_channels as a cap; the unit's
+    output projection and attention keep the block's width, so IR2's shapes never change."""
+    net = UnseenNet()
+    fusion = SPFFusion(net, ["head", "mid_block", "up_block"], prior_channels=4, hidden=hidden, max_hidden=cap)
+    assert [u.conv1[0].out_channels for u in fusion.units] == expected
+    assert [u.conv2[1].out_channels for u in fusion.units] == [8, 16, 8]
+    x = torch.rand(1, 3, 16, 16)
+    with fusion.priors(x, torch.ones(1, 4, 16, 16)):
+        assert net(x).shape == x.shape

@@ -71,3 +71,13 @@ def test_priors_are_padded_like_the_input_not_stretched(backbone, fusion):
         big = m.teacher(F.pad(i1, pad), F.pad(i1, pad), F.pad(masks, pad))[..., :58, :58]
         assert not torch.allclose(small, m.ir2(i1), atol=1e-6, rtol=0)  # the priors do matter
     assert torch.allclose(small, big, atol=1e-12, rtol=0)
+
+
+def test_max_hidden_channels_reaches_the_units_from_the_config():
+    wide = _method("efficientderain_tiny")
+    capped = _method("efficientderain_tiny", max_hidden_channels=4)
+    assert max(u.conv1[0].out_channels for u in wide.spf.units) > 4
+    assert max(u.conv1[0].out_channels for u in capped.spf.units) == 4
+    i1, masks = _inputs(32)
+    with torch.no_grad():  # still the identity at the start
+        assert torch.equal(capped.teacher(i1, i1, masks), capped.ir2(i1))

@@ -24,6 +24,11 @@ class SPFConfig(StrictModel):
     hidden_channels: Optional[int] = Field(
         None, ge=1, description="width of the two conv blocks (default: the block's own width)"
     )
+    max_hidden_channels: Optional[int] = Field(
+        None, ge=1,
+        description="cap on that width (null: none): a unit on a 512-channel block then mixes at this width; "
+        "its output projection and attention stay at the block's width",
+    )
     attention: Literal["spatial_channel", "spatial", "channel"] = Field(
         "spatial_channel",
         description="Semantic Selection Attention map: conv->sigmoid per pixel and channel "

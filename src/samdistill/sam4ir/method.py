@@ -38,7 +38,8 @@ class SAM4IRMethod(Method):
             s = cfg.spf
             self.spf = SPFFusion(self.ir2, paths, encoded_channels(encoding, num_masks), s.hidden_channels,
                                  s.attention, s.resize_mode, s.residual, probe, fusion=s.fusion,
-                                 zero_init=s.zero_init, pad_multiple=pad_multiple(self.ir2))
+                                 zero_init=s.zero_init, pad_multiple=pad_multiple(self.ir2),
+                                 max_hidden=s.max_hidden_channels)
         self.step = 0  # optimizer steps done, set by the engine through on_step_start
         self.prior_datasets: list = []  # datasets whose priors a refresh makes (build_sam4ir_method)
         self._refresher = None  # sam4ir/refresh.py's PriorRefresher, built at the first refresh

@@ -181,11 +181,13 @@ class SPFFusion(nn.Module):
     are inactive and IR2 is the plain backbone. `fusion`: "injected" (every unit also gets
     [I1, M]) or "chain" (eq. 3 as printed); see the module docstring. `pad_multiple`: the
     backbone's; [I1, M] is zero-padded bottom/right like its input, so priors stay aligned.
+    `hidden` (default: each block's width) is capped at `max_hidden` when given.
     """
 
     def __init__(self, ir2: nn.Module, paths: list[str], prior_channels: int, hidden: Optional[int] = None,
                  attention: str = "spatial_channel", resize_mode: str = "bilinear", residual: bool = True,
-                 probe_size: int = 64, fusion: str = "chain", zero_init: bool = True, pad_multiple: int = 1):
+                 probe_size: int = 64, fusion: str = "chain", zero_init: bool = True, pad_multiple: int = 1,
+                 max_hidden: Optional[int] = None):
         super().__init__()
         if not paths:
             raise ValueError(
@@ -202,7 +204,9 @@ class SPFFusion(nn.Module):
         units = []
         prev_ch = 0 if injected else first  # chain: F_0^SPF := [I1, M]
         for b in blocks:
-            units.append(SPFUnit(prev_ch, b.channels, hidden, attention, resize_mode, residual, injected, zero_init))
+            width = hidden or b.channels
+            width = min(width, max_hidden) if max_hidden else width
+            units.append(SPFUnit(prev_ch, b.channels, width, attention, resize_mode, residual, injected, zero_init))
             prev_ch = b.channels
         self.units = nn.ModuleList(units)
         self._state: Optional[dict] = None
