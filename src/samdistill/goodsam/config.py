@@ -149,7 +149,8 @@ class GoodSAMConfig(StrictModel):
         0.0, ge=0, lt=1, description="adapt stage, not in the paper: > 0 makes the pseudo-labels (E, E_H) and the "
         "whole-image target come from an exponential moving average of the TA with this decay (a mean teacher, "
         "as in DAFormer-style self-training), so the TA learning its own labels cannot drift them step by step; "
-        "0: the TA itself, as the paper describes")
+        "0: the TA itself, as the paper describes. Measured on the street world with a B0 TA (3 seeds): 0.99 gives "
+        "+1.33 +- 0.29 mIoU over source-only, 0 gives -2.84 +- 1.01 (README)")
     windows: WindowConfig = Field(default_factory=WindowConfig)
     fusion: Literal["ctcf", "majority"] = Field(
         "ctcf", description="how SAM masks and TA predictions make the ensemble labels: CTCF (paper) or "
