@@ -26,7 +26,7 @@ demo-quick: install
 	$(VENV)/bin/samdistill demo --quick $(DEMO_ARGS)
 
 test: install
-	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 --durations=15
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -rs -n 2 --durations=15
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
