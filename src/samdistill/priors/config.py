@@ -181,6 +181,13 @@ class PriorsConfig(StrictModel):
         "largest); image: the N largest of the whole image, then cropped (many channels then miss a small "
         "crop or cover all of it)",
     )
+    val_select: Literal["tiles", "image"] = Field(
+        "tiles",
+        description="select: crop, on full images (validation): tiles: the image is cut into tiles of the training "
+        "crop size (data.crop_size) and each tile gets the N largest masks inside it, the masks a training crop "
+        "there gets; image: the N largest of the whole image (coarser masks than IR2 trained on). Restoring and "
+        "evaluating the shipped IR1 need no masks",
+    )
     crop_candidates: int = Field(
         64, ge=0, description="select: crop: masks of the whole image (largest first) a crop chooses from; 0: all"
     )

@@ -6,7 +6,8 @@ has its own LRU and builds its own segmenter lazily on first use; the only share
 file cache, whose writes are atomic.
 
 With `priors.select: crop` (see `priors/selection.py`) the dataset passes its crop window and
-the provider picks the N largest masks *inside* it from the image's `crop_candidates` largest.
+the provider picks the N largest masks *inside* it from the image's `crop_candidates` largest;
+a full image (no window: validation) is ranked per tile of `tile_size` (`priors.val_select`).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from samdistill.priors.cache import MaskCache, image_hash
 from samdistill.priors.config import PriorsConfig
 from samdistill.priors.encodings import to_channels
 from samdistill.priors.maskset import MaskSet
-from samdistill.priors.selection import PackedCandidates, Window, select_in_window
+from samdistill.priors.selection import PackedCandidates, Window, select_in_tiles, select_in_window
 from samdistill.priors.segmenter import Segmenter, build_segmenter, check_image
 
 Source = Literal["lq", "gt", "restored"]
@@ -35,10 +36,13 @@ class PriorProvider:
         cache: Optional[MaskCache] | bool = True,
         lru_size: int = 256,
         lru_bytes: int = 256 << 20,
+        tile_size: Optional[int] = None,
     ):
         """`cache`: True (the configured `priors.cache_dir`), a `MaskCache`, or False (no disk cache).
         `lru_size` / `lru_bytes`: bit-packed stacks or crop candidates kept in memory per process
-        (0 disables)."""
+        (0 disables). `tile_size`: the training crop size; with `select: crop` and
+        `val_select: tiles` a full image's masks are ranked per tile of this size (None: the
+        whole image is ranked, for callers that do not train)."""
         if source not in SOURCES:
             raise ValueError(f"prior source must be one of {', '.join(SOURCES)}, got {source!r}")
         self.cfg = priors_cfg or PriorsConfig()
@@ -50,6 +54,7 @@ class PriorProvider:
             cache = MaskCache(self.cfg.cache_dir)
         self.cache: Optional[MaskCache] = cache or None
         self.lru_size, self.lru_bytes = lru_size, lru_bytes
+        self.tile_size = tile_size if self.cfg.val_select == "tiles" else None
         self._lru: OrderedDict[tuple, Any] = OrderedDict()
         self._lru_used = 0
         self.stats = {"lru_hits": 0, "cache_hits": 0, "computed": 0}
@@ -112,9 +117,15 @@ class PriorProvider:
 
     def stack_in_window(self, image: np.ndarray, window: Optional[Window],
                         reference: Optional[np.ndarray] = None) -> np.ndarray:
-        """`(N, h, w)` float32: the N largest masks inside `window` (None: the whole image)."""
-        return select_in_window(self.candidates_for(image, reference), window, self.num_masks,
-                                self.cfg.drop_full_masks)
+        """`(N, h, w)` float32: the N largest masks inside `window`; None: the whole image, ranked
+        per tile of `tile_size` when set (else as one window)."""
+        return self.select(self.candidates_for(image, reference), window)
+
+    def select(self, candidates: PackedCandidates, window: Optional[Window]) -> np.ndarray:
+        """The channels of `window` from an image's candidates (`stack_in_window`)."""
+        if window is None and self.tile_size is not None:
+            return select_in_tiles(candidates, self.tile_size, self.num_masks, self.cfg.drop_full_masks)
+        return select_in_window(candidates, window, self.num_masks, self.cfg.drop_full_masks)
 
     def _masks(self, image: np.ndarray, key: Optional[str], top: Optional[int],
                reference: Optional[np.ndarray] = None) -> MaskSet:

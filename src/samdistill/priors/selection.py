@@ -9,10 +9,17 @@ image (bit-packed per row, so a crop unpacks only its own rows and bytes), the c
 every candidate, and the N largest *inside the crop* are chosen. Masks empty in the crop are
 never chosen; with `priors.drop_full_masks` neither are masks covering the whole crop (a
 constant channel says nothing about where things are). Ties keep the whole-image order.
+
+Full images (validation, with `priors.val_select: tiles`, issue 21): the image is cut into tiles
+of the training crop size and each tile gets the N largest masks inside it, exactly what a
+training crop at that place gets (`select_in_tiles`). Ranking the whole image instead keeps its
+N largest masks, which in a 128x256 street render with ~200 masks are few, large and far coarser
+than the ones IR2 trained on. A channel's mask may change at a tile border; training crops never
+show such a seam, but inside every tile the statistics are training's.
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import Iterator, NamedTuple, Optional
 
 import numpy as np
 
@@ -65,4 +72,41 @@ def select_in_window(candidates: PackedCandidates, window: Optional[Window], n: 
     chosen = idx[np.argsort(-area[idx], kind="stable")][:n]
     out = np.zeros((n, window.height, window.width), np.float32)
     out[:len(chosen)] = crop[chosen]
+    return out
+
+
+def _tile_starts(size: int, tile: int) -> list[int]:
+    """Starts of tiles of side `tile` covering [0, size): a stride of `tile`, the last one
+    shifted back to end at the border so every tile has a training crop's size."""
+    if size <= tile:
+        return [0]
+    starts = list(range(0, size - tile + 1, tile))
+    if starts[-1] + tile < size:
+        starts.append(size - tile)
+    return starts
+
+
+def tile_windows(height: int, width: int, tile: int) -> Iterator[tuple[Window, tuple[slice, slice]]]:
+    """Tiles of side `tile` (the image's side where smaller) covering the image, each with the
+    (rows, cols) slices, relative to the tile, of the pixels it owns: every pixel is owned by
+    exactly one tile (a shifted last tile owns only what the one before it did not)."""
+    if tile < 1:
+        raise ValueError(f"tile size must be >= 1, got {tile}")
+    th, tw = min(tile, height), min(tile, width)
+    rows, cols = _tile_starts(height, th), _tile_starts(width, tw)
+    for i, top in enumerate(rows):
+        r0 = 0 if i == 0 else rows[i - 1] + th - top
+        for j, left in enumerate(cols):
+            c0 = 0 if j == 0 else cols[j - 1] + tw - left
+            yield Window(top, left, th, tw), (slice(max(0, r0), th), slice(max(0, c0), tw))
+
+
+def select_in_tiles(candidates: PackedCandidates, tile: int, n: int, drop_full: bool = True) -> np.ndarray:
+    """`(n, H, W)` float32 {0,1} for the whole image: in each tile of `tile_windows`, the n
+    largest candidates inside that tile (`select_in_window`), as a training crop there gets."""
+    out = np.zeros((n, candidates.height, candidates.width), np.float32)
+    for window, (rows, cols) in tile_windows(candidates.height, candidates.width, tile):
+        chosen = select_in_window(candidates, window, n, drop_full)
+        out[:, window.top + rows.start:window.top + rows.stop,
+            window.left + cols.start:window.left + cols.stop] = chosen[:, rows, cols]
     return out

@@ -33,7 +33,7 @@ from samdistill.models.registry import create_backbone
 from samdistill.data.errors import DataError
 from samdistill.priors.encodings import to_channels
 from samdistill.priors.provider import PriorProvider
-from samdistill.priors.selection import PackedCandidates, select_in_window
+from samdistill.priors.selection import PackedCandidates
 
 SNAPSHOT_NAME = "priors/ir1_snapshot.safetensors"
 POINTER_NAME = "priors/restored_masks.json"  # the current refresh's tag (restored_refresh: processes)
@@ -108,7 +108,7 @@ class RestoredPriorProvider(PriorProvider):
             hit = PackedCandidates(maskset, top) if self.ranks_in_window else to_channels(maskset, self.num_masks)
             self._remember(lru_key, hit, hit.nbytes)
         if self.ranks_in_window:
-            return select_in_window(hit, window, self.num_masks, self.cfg.drop_full_masks)
+            return self.select(hit, window)
         return hit.copy()
 
     def __getstate__(self) -> dict:
@@ -153,6 +153,7 @@ def snapshot_digest(path: Path) -> Optional[str]:
 def build_prior_provider(cfg, source: Optional[str] = None) -> PriorProvider:
     """The provider for an experiment's SAM4IR priors (`cfg.sam4ir.prior_source` by default)."""
     source = source or cfg.sam4ir.prior_source
+    tile = cfg.data.crop_size  # validation's full images are ranked per training crop (priors.val_select)
     if source == "restored":
         # restored masks belong to one run's IR1: keep them in the run folder, not the shared cache
         from samdistill.priors.cache import MaskCache
@@ -160,5 +161,5 @@ def build_prior_provider(cfg, source: Optional[str] = None) -> PriorProvider:
         out = Path(cfg.output_dir)
         pointer = out / POINTER_NAME if cfg.sam4ir.restored_refresh == "processes" else None
         return RestoredPriorProvider(cfg.priors, out / SNAPSHOT_NAME, cfg.model.name, cfg.model.args,
-                                     pointer=pointer, cache=MaskCache(out / MASKS_DIR))
-    return PriorProvider(cfg.priors, source=source)
+                                     pointer=pointer, cache=MaskCache(out / MASKS_DIR), tile_size=tile)
+    return PriorProvider(cfg.priors, source=source, tile_size=tile)
