@@ -47,7 +47,7 @@ def eval_seg(
 
     One confusion matrix over the whole dataset (ignore label 255): per-class IoU, mIoU (mean over the classes present, as the Cityscapes script and mmseg), pixel accuracy, mean class accuracy and mean Dice. Whole-image inference by default (the Trans4PASS protocol); --sliding for sliding windows. Restoration networks are scored with `samdistill eval`.
 
-    Example: samdistill eval-seg -c run/model.safetensors --root data/DensePASS --classes 13 --out dp13.json
+    Example: samdistill eval-seg -m run/model.safetensors --root data/DensePASS --classes 13 --out dp13.json
     """
     from samdistill.cli.metrics import stdout
     from samdistill.config.loader import ConfigError
