@@ -83,3 +83,28 @@ def test_segment_cli_errors(tmp_path: Path, tiny_segformer_artifact, artifact) -
     folder = tmp_path / "not_hf"
     folder.mkdir()
     _one_line_error(runner.invoke(app, ["segment", str(image), out, "-m", str(folder)]), "not_hf", "config.json")
+
+
+def test_segment_cli_skips_a_tiny_and_a_corrupt_image_and_segments_the_rest(tmp_path: Path,
+                                                                            tiny_segformer_artifact) -> None:
+    """Issue 22, item 5: one bad image of a folder (1x1, or not an image) is one line naming it; the
+    other images are segmented; the exit code (2) says some failed."""
+    ckpt, _ = tiny_segformer_artifact()
+    folder = tmp_path / "in"
+    _pano(folder / "a.png")
+    _pano(folder / "c.png", seed=2)
+    _pano(folder / "tiny.png", height=1, width=1)
+    (folder / "corrupt.png").write_bytes(b"\x89PNG not really")
+    res = runner.invoke(app, ["segment", str(folder), str(tmp_path / "out"), "-m", str(ckpt), "--device", "cpu"])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    flat = "".join(res.output.split())
+    assert "2of4image(s)couldnotbesegmented" in flat
+    for bad in ("tiny.png", "corrupt.png"):
+        lines = [ln for ln in res.output.splitlines() if bad in ln]
+        assert lines, res.output
+    assert "tiny.png:" in flat and "1x1" in flat
+    for good in ("a", "c"):
+        assert (tmp_path / "out" / f"{good}_labelTrainIds.png").is_file()
+        assert (tmp_path / "out" / f"{good}_color.png").is_file()
+    assert not (tmp_path / "out" / "tiny_labelTrainIds.png").exists()

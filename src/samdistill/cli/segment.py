@@ -36,7 +36,7 @@ def segment(
 ) -> None:
     """Segment panoramas with the shipped student (no SAM, no teacher).
 
-    Label files hold uint8 class ids: the 19 Cityscapes train ids (or the 13 CS13 ids for a 13-class network). Inputs are never overwritten. Unreadable images are reported and skipped; the others are still segmented, and the command exits with code 2 listing the skipped files.
+    Label files hold uint8 class ids: the 19 Cityscapes train ids (or the 13 CS13 ids for a 13-class network). Inputs are never overwritten. An image that cannot be read or that the network cannot take (e.g. 1x1 pixels, narrower than one sliding window) is reported in one line and skipped; the others are still segmented, and the command exits with code 2 listing the skipped files.
     """
     from samdistill.inference.segment import segment_paths
 

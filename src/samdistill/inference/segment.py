@@ -254,11 +254,14 @@ def segment_paths(input: Union[str, Path], output: Union[str, Path], checkpoint:
     summary = SegmentSummary()
     for src, label_path, color_path in tqdm(plan, desc="segment", unit="img",
                                             disable=not progress or len(plan) < 2):
+        image = None
         try:
             image = read_image(src)
             labels = segment_image(net, image, sliding, wrap, batch_size)
-        except (ImageReadError, ValueError) as err:  # ValueError: e.g. a panorama narrower than one window
-            reason = err.reason if isinstance(err, ImageReadError) else str(err)
+        except (ImageReadError, ValueError, RuntimeError) as err:  # ValueError: narrower than one window
+            if isinstance(err, torch.OutOfMemoryError):
+                raise  # the machine's limit, not this image's fault: smaller --batch-size or --sliding
+            reason = _failure_reason(err, image)
             summary.failed.append((src, reason))
             if len(plan) > 1:
                 tqdm.write(f"skipped {src}: {reason}", file=sys.stderr)
@@ -276,6 +279,19 @@ def segment_paths(input: Union[str, Path], output: Union[str, Path], checkpoint:
         raise SegmentError(f"{len(summary.failed)} of {len(plan)} image(s) could not be segmented "
                            f"({len(summary.labels)} written to {output}):\n  {listed}")
     return summary
+
+
+def _failure_reason(err: Exception, image: Optional[np.ndarray]) -> str:
+    """One line for an image that could not be segmented. A RuntimeError from the network is, for a
+    readable image, almost always a size the architecture cannot take (a 1x1 image meets an 8x8
+    kernel), so the line leads with the image's size."""
+    if isinstance(err, ImageReadError):
+        return err.reason
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if isinstance(err, RuntimeError) and image is not None:
+        height, width = image.shape[:2]
+        return f"{width}x{height} image: too small for this network? ({first})"
+    return first
 
 
 def describe_sliding(sliding: Sliding, wrap: bool = True) -> Union[str, dict]:
