@@ -50,7 +50,7 @@ def init_shipped_model(method: Method, path: str, backbone: str, args: dict[str,
 def build_experiment(cfg: ExperimentConfig) -> tuple[Method, Any, Any]:
     if cfg.task == "panoramic":
         if cfg.model.init:
-            from samdistill.config.loader import ConfigError
+            from samdistill.core.errors import ConfigError
 
             raise ConfigError(f"model.init ({cfg.model.init}) sets a restoration network's starting weights; a "
                               "panoramic (GoodSAM) run starts its networks from goodsam.student.init / goodsam.ta.init")

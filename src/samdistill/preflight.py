@@ -14,7 +14,7 @@ import typing
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from samdistill.config.loader import ConfigError
+from samdistill.core.errors import ConfigError
 
 EMBEDDED_SEG_ROOTS = ("embedded-street", "embedded-pano")
 

@@ -16,12 +16,11 @@ OVERRIDES_HELP = "config overrides, e.g. train.steps=500 data.batch_size=4 (repe
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the project's own input errors into a one-line message and exit code 2 (no traceback)."""
-    from samdistill.config.loader import ConfigError
-    from samdistill.engine.artifact import CheckpointError
+    from samdistill.core.errors import CheckpointError, ConfigError
 
     handled: tuple[type[BaseException], ...] = (ConfigError, CheckpointError, FileNotFoundError)
     try:
-        from samdistill.data.errors import DataError  # noqa: WPS433 (optional until data lands)
+        from samdistill.core.errors import DataError  # noqa: WPS433 (optional until data lands)
 
         handled += (DataError,)
     except ImportError:

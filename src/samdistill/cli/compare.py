@@ -39,7 +39,7 @@ def compare(
     from samdistill.cli.metrics import stdout
     from samdistill.compare.runs import load_runs
     from samdistill.compare.table import compare_runs, csv_rows, markdown
-    from samdistill.metrics.psnr_ssim import json_safe
+    from samdistill.core.json_safe import json_safe
 
     labels = [n.strip() for n in names.split(",")] if names else None
     with user_errors():

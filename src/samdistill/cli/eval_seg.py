@@ -50,7 +50,7 @@ def eval_seg(
     Example: samdistill eval-seg -m run/model.safetensors --root data/DensePASS --classes 13 --out dp13.json
     """
     from samdistill.cli.metrics import stdout
-    from samdistill.config.loader import ConfigError
+    from samdistill.core.errors import ConfigError
     from samdistill.data.segmentation.config import SegDatasetConfig
     from samdistill.data.segmentation.dataset import SegmentationDataset
     from samdistill.inference.evaluate_segmentation import evaluate_segmenter, write_report_json

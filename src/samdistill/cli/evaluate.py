@@ -51,7 +51,8 @@ def evaluate(
     With --segmenter, a segmentation network also segments the restored, input and ground-truth images and the report adds their IoU per class, mIoU, pixel accuracy and Dice against the labels (the paper's Table 2); `samdistill compare` gives their differences with confidence intervals.
     """
     from samdistill.cli.metrics import results_table, stdout
-    from samdistill.config.loader import ConfigError, load_config
+    from samdistill.config.loader import load_config
+    from samdistill.core.errors import ConfigError
     from samdistill.inference.evaluate import downstream_lines, evaluate_model, fid_lines, report_keys
     from samdistill.inference.restore import resolve_device
     from samdistill.inference.segment import checkpoint_task
@@ -102,7 +103,7 @@ def dataset_meta(ds) -> dict:
 def perceptual_metrics(fid_weights: Optional[Path], fid_resize: str, lpips_weights: Optional[str], lpips_net: str,
                        device: str):
     """(InceptionFeatures or None, LPIPS or None, one line naming what is skipped and why, or "")."""
-    from samdistill.config.loader import ConfigError
+    from samdistill.core.errors import ConfigError
     from samdistill.metrics.fid import RESIZE_MODES, InceptionFeatures
     from samdistill.metrics.lpips import NETS, LPIPS, TRUNK_FILES
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from samdistill.compare.runs import Run, matched_rows
 from samdistill.compare.table import BY_KEY, METRICS, ci_text, fmt, improved_text, shown_metrics
-from samdistill.data.errors import DataError
+from samdistill.core.errors import DataError
 
 RANK_METRICS = ("psnr", "ssim", "lpips")
 ZOOM_TARGET = 192  # pixels: the enlarged crops are about this wide

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
-from samdistill.data.errors import DataError
+from samdistill.core.errors import DataError
 
 MAX_DEPTH = 3
 

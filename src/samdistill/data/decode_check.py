@@ -23,6 +23,7 @@ from typing import Iterable, Optional, Union
 
 import PIL
 
+from samdistill.core.atomic import atomic_write_text
 from samdistill.data.cache_dir import default_cache_dir
 from samdistill.data.io import read_image
 
@@ -131,9 +132,6 @@ def _save(cache_file: Path, entries: dict[str, list]) -> None:
     """Atomic replace, so concurrent processes (DDP ranks) never read half a file; a cache that
     cannot be written only costs time."""
     try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"format": FORMAT, "decoder": _decoder(), "files": entries}), encoding="utf-8")
-        os.replace(tmp, cache_file)
+        atomic_write_text(cache_file, json.dumps({"format": FORMAT, "decoder": _decoder(), "files": entries}))
     except OSError as err:
         log.warning("%s: cannot write the decode-check cache (%s)", cache_file, err)

@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 from scipy import ndimage, signal
 
-from samdistill.data.errors import DataError
+from samdistill.core.errors import DataError
 
 
 @dataclass(frozen=True)

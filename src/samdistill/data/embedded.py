@@ -36,7 +36,7 @@ from PIL import Image
 
 from samdistill.data import degradations
 from samdistill.data.cache_dir import build_atomically, default_cache_dir
-from samdistill.data.errors import DataError
+from samdistill.core.errors import DataError
 from samdistill.data.io import read_image, to_uint8, write_image
 
 log = logging.getLogger(__name__)

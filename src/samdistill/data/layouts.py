@@ -15,7 +15,8 @@ from typing import Callable, Hashable, Iterable, Optional
 
 from samdistill.data.checking import check_items
 from samdistill.data.config import DatasetConfig
-from samdistill.data.errors import DataError, ImageReadError, PairingError
+from samdistill.core.errors import DataError, ImageReadError
+from samdistill.data.errors import PairingError
 from samdistill.data.io import Box, check_image, image_size, is_image_file, natural_key
 
 log = logging.getLogger(__name__)

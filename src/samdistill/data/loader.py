@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from samdistill.data.config import DataConfig, DatasetConfig
-from samdistill.data.errors import DataError
+from samdistill.core.errors import DataError
 from samdistill.data.layouts import resolve_pairs
 from samdistill.data.paired import PairedImageDataset, PairPriorProvider
 from samdistill.data.worker_logs import WorkerWarningsOnce

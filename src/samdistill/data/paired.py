@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import Dataset
 
 from samdistill.data.config import AugmentConfig, DatasetConfig
-from samdistill.data.errors import DataError
+from samdistill.core.errors import DataError
 from samdistill.data.io import read_image, to_tensor
 from samdistill.data.layouts import Pair, resolve_pairs
 from samdistill.data.transforms import PairedTransform

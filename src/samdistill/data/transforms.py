@@ -6,7 +6,7 @@ from typing import Optional
 
 import numpy as np
 
-from samdistill.data.errors import DataError
+from samdistill.core.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from samdistill.data.errors import DataError
+from samdistill.core.errors import DataError
 
 _WORKER_MARK = "Original Traceback (most recent call last)"
 _EXCEPTION_LINE = re.compile(r"^(?P<type>[\w.]+(?:Error|Exception|Interrupt)): (?P<message>.*)$")

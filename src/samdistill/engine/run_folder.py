@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from samdistill.config.loader import ConfigError
+from samdistill.core.errors import ConfigError
 
 RUN_FILES = ("model.safetensors", "ta.safetensors", "config.yaml", "train_history.json", "val_history.json",
              "checkpoints", "priors")

@@ -8,7 +8,7 @@ import torch
 from accelerate.utils import set_seed
 from torch.utils.data import DataLoader, Dataset
 
-from samdistill.data.errors import DataError
+from samdistill.core.errors import DataError
 from samdistill.data.segmentation.dataset import SegmentationDataset
 from samdistill.goodsam.config import GoodSAMConfig
 from samdistill.goodsam.data import PanoramaWindows

@@ -38,7 +38,7 @@ def build_net(cfg: SegNetConfig, num_classes: int) -> tuple[SegmentationNet, dic
 
         net = load_model_artifact(cfg.init)
         if not isinstance(net, SegmentationNet) or net.num_classes != num_classes:
-            from samdistill.engine.artifact import CheckpointError
+            from samdistill.core.errors import CheckpointError
 
             raise CheckpointError(f"{cfg.init}: not a {num_classes}-class SegFormer artifact")
         return net.train(), {"config": net.segformer.config.to_dict(), "num_classes": num_classes}

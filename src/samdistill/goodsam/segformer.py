@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from transformers import SegformerConfig, SegformerForSemanticSegmentation
 
 from samdistill.data.segmentation.labels import CLASS_NAMES, CS13_NAMES, IGNORE_INDEX
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 
 # The normalization of SegFormer's image processor (timm's IMAGENET_DEFAULT_MEAN / _STD), RGB in [0, 1].
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

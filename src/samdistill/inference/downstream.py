@@ -22,7 +22,7 @@ from typing import Optional, Union
 import numpy as np
 import torch.nn as nn
 
-from samdistill.data.errors import DataError
+from samdistill.core.errors import DataError
 from samdistill.data.segmentation.dataset import class_names, read_label, to_classes
 from samdistill.inference.segment import Sliding, num_classes_of, segment_image
 from samdistill.metrics.segmentation import ConfusionMatrix

@@ -20,10 +20,11 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 
-from samdistill.data.errors import DataError
+from samdistill.core.errors import DataError
 from samdistill.metrics.config import EvalConfig
 from samdistill.metrics.pair_scores import PairScorer
-from samdistill.metrics.psnr_ssim import json_safe, mean_value, psnr, ssim
+from samdistill.core.json_safe import json_safe
+from samdistill.metrics.psnr_ssim import mean_value, psnr, ssim
 
 MODEL_KEYS = ("psnr", "ssim", "input_psnr", "input_ssim")
 # per-image segmentation scores of the restored, input and ground-truth images (inference/downstream.py)

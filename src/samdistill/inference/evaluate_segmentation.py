@@ -22,7 +22,7 @@ import numpy as np
 import torch.nn as nn
 from tqdm import tqdm
 
-from samdistill.data.errors import DataError
+from samdistill.core.errors import DataError
 from samdistill.data.segmentation import labels as cs
 from samdistill.inference.segment import Sliding, describe_sliding, num_classes_of, segment_image
 from samdistill.metrics.segmentation import ConfusionMatrix, SegScores

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 
-from samdistill.data.errors import DataError, ImageReadError
+from samdistill.core.errors import DataError, ImageReadError
 from samdistill.data.io import IMAGE_EXTENSIONS, read_image, write_image
 from samdistill.inference.tiling import restore_tensor
 

@@ -28,9 +28,9 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 
-from samdistill.data.errors import DataError, ImageReadError
+from samdistill.core.errors import DataError, ImageReadError
 from samdistill.data.segmentation import labels as cs
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 from samdistill.models.pretrained import checkpoint_task  # re-exported: the CLI imports it from here
 
 Sliding = Optional[tuple[int, int]]  # (window, stride) in pixels, or None for whole-image inference

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 
 
 def _example(height: int, width: int, batch: int = 1, seed: int = 0) -> torch.Tensor:

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from scipy import linalg
 
-from samdistill.data.errors import DataError
+from samdistill.core.errors import DataError
 from samdistill.metrics.fid_inception import FEATURE_DIM, INPUT_SIZE, FIDInceptionV3, load_fid_inception
 
 RESIZE_MODES = {

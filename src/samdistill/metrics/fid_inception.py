@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 
 FID_WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
 INPUT_SIZE = 299
@@ -228,7 +228,7 @@ def read_state_dict(path: str | Path, what: str) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise CheckpointError(f"{path}: {what} weight file not found")
     if path.suffix == ".safetensors":
-        from samdistill.engine.artifact import read_safetensors
+        from samdistill.core.safetensors_io import read_safetensors
 
         return read_safetensors(path)[0]
     try:

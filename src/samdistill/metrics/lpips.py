@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 from samdistill.metrics.fid_inception import check_state_dict, read_state_dict
 
 SHIFT = (-0.030, -0.088, -0.188)

@@ -32,7 +32,8 @@ import torch
 import torch.nn as nn
 
 from samdistill.engine.artifact import FORMAT as ARTIFACT_FORMAT
-from samdistill.engine.artifact import CheckpointError, read_safetensors
+from samdistill.core.errors import CheckpointError
+from samdistill.core.safetensors_io import read_safetensors, read_safetensors_metadata
 from samdistill.models.foreign_keys import KeyLayout, guess_backbone, layout_for
 
 IR1_PREFIX = "ir1."  # the shipped network's attribute in PlainRestoration and SAM4IRMethod
@@ -431,9 +432,6 @@ def checkpoint_task(path: Union[str, Path]) -> str:
     Raises CheckpointError naming the file when it is missing, unreadable, not a samdistill artifact
     or names a network that is not registered.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import safe_open
-
     from samdistill.engine.artifact import FORMAT
     from samdistill.models.registry import backbone_info, list_backbones
 
@@ -442,11 +440,7 @@ def checkpoint_task(path: Union[str, Path]) -> str:
         return "segmentation"
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found (give a model.safetensors or a SegFormer folder)")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = dict(f.metadata() or {})
-    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
-        raise CheckpointError(f"{path}: not a readable safetensors file (truncated or corrupt?): {err}") from None
+    meta = read_safetensors_metadata(path)
     name = meta.get("backbone")
     if meta.get("format") != FORMAT or not name:
         raise CheckpointError(f"{path}: not a samdistill model artifact (metadata format={meta.get('format')!r}); "

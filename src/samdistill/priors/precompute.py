@@ -46,7 +46,7 @@ def precompute(
     from samdistill.data.io import read_image
 
     if source not in ("lq", "gt"):
-        from samdistill.config.loader import ConfigError
+        from samdistill.core.errors import ConfigError
 
         raise ConfigError(
             f"priors precompute: source must be lq or gt, got {source!r} (restored priors come "
@@ -85,7 +85,7 @@ def dataset_pairs(ds_cfg: DatasetConfig) -> list:
 
 
 def _dataset_config(cfg: ExperimentConfig, split: str) -> DatasetConfig:
-    from samdistill.config.loader import ConfigError
+    from samdistill.core.errors import ConfigError
 
     if split == "train":
         return cfg.data.train

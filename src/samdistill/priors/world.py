@@ -36,7 +36,7 @@ class WorldSegmenter(SegmenterBase):
         self.cfg = cfg or WorldSegmenterConfig()
         self._roots = [Path(r).expanduser() for r in self.cfg.roots] or default_roots()
         if not self._roots:
-            from samdistill.config.loader import ConfigError
+            from samdistill.core.errors import ConfigError
 
             raise ConfigError("priors.backend=world found no street world: build one with `samdistill data world` "
                               "(or `samdistill data build-embedded embedded-street`) and/or set priors.world.roots")
@@ -48,7 +48,7 @@ class WorldSegmenter(SegmenterBase):
 
     def _load(self, root: Path) -> None:
         if not (root / INDEX_NAME).is_file():
-            from samdistill.config.loader import ConfigError
+            from samdistill.core.errors import ConfigError
 
             raise ConfigError(f"priors.world.roots: {root} has no {INDEX_NAME} (not a street-world folder)")
         index = read_index(root)

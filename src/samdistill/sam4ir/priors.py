@@ -28,9 +28,10 @@ import torch.nn as nn
 from safetensors import SafetensorError
 from safetensors.torch import safe_open
 
-from samdistill.engine.artifact import CheckpointError, atomic_save_file, read_safetensors
+from samdistill.core.errors import CheckpointError
+from samdistill.core.safetensors_io import atomic_save_file, read_safetensors
 from samdistill.models.registry import create_backbone
-from samdistill.data.errors import DataError
+from samdistill.core.errors import DataError
 from samdistill.priors.encodings import to_channels
 from samdistill.priors.provider import PriorProvider
 from samdistill.priors.selection import PackedCandidates

@@ -26,7 +26,8 @@ from typing import Optional
 import numpy as np
 import torch
 
-from samdistill.priors.cache import MaskCache, atomic_write_text
+from samdistill.core.atomic import atomic_write_text
+from samdistill.priors.cache import MaskCache
 from samdistill.priors.segmenter import build_segmenter, segment_batch
 from samdistill.sam4ir.priors import (MASKS_DIR, POINTER_NAME, SNAPSHOT_NAME, pair_key, read_pointer,  # noqa: F401
                                       snapshot_digest)

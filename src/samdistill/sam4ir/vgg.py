@@ -13,7 +13,8 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from samdistill.engine.artifact import CheckpointError, read_safetensors
+from samdistill.core.errors import CheckpointError
+from samdistill.core.safetensors_io import read_safetensors
 
 _CFGS = {  # conv widths per stage, "M" = 2x2 max-pool (torchvision's cfg "D" and "E")
     "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512],

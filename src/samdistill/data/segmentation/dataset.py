@@ -16,7 +16,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
-from samdistill.data.errors import DataError, ImageReadError
+from samdistill.core.errors import DataError, ImageReadError
 from samdistill.data.io import image_size, read_image, to_tensor
 from samdistill.data.segmentation import labels as cs
 from samdistill.data.segmentation.config import SegDatasetConfig

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Hashable, Iterable, Literal, Optional
 
 from samdistill.data.checking import check_items
-from samdistill.data.errors import DataError, ImageReadError
+from samdistill.core.errors import DataError, ImageReadError
 from samdistill.data.io import check_image, image_size, is_image_file, natural_key
 from samdistill.data.segmentation.config import SegDatasetConfig
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import torch
 
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 
 # (official template, HF template). Order does not matter: every key matches at most one row.
 KEY_TABLE: tuple[tuple[str, str], ...] = (

@@ -19,7 +19,8 @@ from typing import Any
 
 import torch
 
-from samdistill.engine.artifact import CheckpointError, state_mismatches
+from samdistill.core.errors import CheckpointError
+from samdistill.core.safetensors_io import state_mismatches
 from samdistill.priors.sam.convert import official_to_hf
 from samdistill.priors.sam.official_config import config_dict_from_official, is_sam_hq, official_variant
 

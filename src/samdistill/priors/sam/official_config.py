@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 
 # The three released models: (width, depth, global attention blocks); all use 16 heads except B.
 OFFICIAL_VARIANTS = {

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from samdistill.config.loader import ConfigError
+from samdistill.core.errors import ConfigError
 from samdistill.priors.config import SAMConfig
 from samdistill.priors.maskset import MaskSet
 from samdistill.priors.sam.amg import MaskGenerator

@@ -17,7 +17,8 @@ from typing import Any
 
 import torch
 
-from samdistill.engine.artifact import CheckpointError, state_mismatches
+from samdistill.core.errors import CheckpointError
+from samdistill.core.safetensors_io import state_mismatches
 from samdistill.priors.sam.loading import hf_weight_files, read_hf_config, read_official_state, read_sidecar
 from samdistill.priors.sam2.official import config_dict_from_official, official_to_hf
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 from samdistill.priors.sam.convert import compile_table, rename_keys
 from samdistill.priors.sam.official_config import _indices
 

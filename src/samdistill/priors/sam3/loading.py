@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 from samdistill.priors.sam.loading import hf_weight_files, read_hf_config
 
 HF_MODEL_TYPES = ("sam3",)
