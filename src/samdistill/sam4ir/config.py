@@ -121,6 +121,15 @@ class SGRConfig(StrictModel):
     )
 
 
+class OracleConfig(StrictModel):
+    """The `oracle` prior (spf_prior: oracle): GT degraded by a blur and noise (sam4ir/oracle.py)."""
+
+    blur_sigma: float = Field(1.0, ge=0, description="Gaussian blur of GT, pixels (0: none)")
+    noise_sigma: float = Field(
+        0.03, ge=0, description="Gaussian noise added after the blur, on the [0,1] scale (0: none)"
+    )
+
+
 class SAM4IRConfig(StrictModel):
     enabled: bool = Field(False, description="false: train IR1 alone (the paper's baseline row)")
     cascade: bool = Field(True, description="train IR2 behind IR1 (Table 5 '+ f_IR2')")
@@ -156,6 +165,14 @@ class SAM4IRConfig(StrictModel):
         description="SPD and SGR act on IR1 from this step on (0: from the start, the paper's joint "
         "training); later lets IR2 first become a better teacher than IR1",
     )
+    spf_prior: Literal["masks", "oracle"] = Field(
+        "masks",
+        description="what SPF fuses with I1 as the prior: masks (the paper's M, from prior_source); oracle: a "
+        "degraded copy of GT (sam4ir.oracle), a privileged teacher for experiments that test whether SPD/SGR "
+        "transfer a teacher's lead to IR1 apart from mask quality (training-time only, never the shipped IR1; "
+        "SGR still reads the masks)",
+    )
+    oracle: OracleConfig = Field(default_factory=OracleConfig)
     spf: SPFConfig = Field(default_factory=SPFConfig)
     spd: SPDConfig = Field(default_factory=SPDConfig)
     sgr: SGRConfig = Field(default_factory=SGRConfig)
@@ -173,4 +190,7 @@ class SAM4IRConfig(StrictModel):
     def _consistent(self) -> "SAM4IRConfig":
         if self.enabled and not self.cascade and (self.spf.enabled or self.spd.enabled or self.sgr.enabled):
             raise ValueError("spf/spd/sgr need the IR2 cascade: set cascade: true or disable them")
+        if self.spf_prior == "oracle" and not (self.cascade and self.spf.enabled):
+            raise ValueError("spf_prior: oracle reaches IR2 through its SPF units: set cascade: true and "
+                             "spf.enabled: true (or spf_prior: masks)")
         return self

@@ -16,6 +16,7 @@ from samdistill.methods.base import Method, StepOutput
 from samdistill.models.registry import create_backbone, pad_multiple, spf_attach_points
 from samdistill.priors.encodings import encode, encoded_channels
 from samdistill.sam4ir.config import SAM4IRConfig
+from samdistill.sam4ir.oracle import oracle_prior
 from samdistill.sam4ir.sgr import sgr_loss
 from samdistill.sam4ir.spd import spd_loss
 from samdistill.sam4ir.spf import SPFFusion
@@ -36,7 +37,8 @@ class SAM4IRMethod(Method):
             paths = cfg.spf.attach_points or spf_attach_points(self.ir2)
             probe = cfg.spf.probe_size or max(64, 2 * pad_multiple(self.ir2))
             s = cfg.spf
-            self.spf = SPFFusion(self.ir2, paths, encoded_channels(encoding, num_masks), s.hidden_channels,
+            prior_channels = 3 if cfg.spf_prior == "oracle" else encoded_channels(encoding, num_masks)
+            self.spf = SPFFusion(self.ir2, paths, prior_channels, s.hidden_channels,
                                  s.attention, s.resize_mode, s.residual, probe, fusion=s.fusion,
                                  zero_init=s.zero_init, pad_multiple=pad_multiple(self.ir2),
                                  max_hidden=s.max_hidden_channels)
@@ -71,20 +73,32 @@ class SAM4IRMethod(Method):
         return groups
 
     def needs_masks(self) -> bool:
-        return self.spf is not None or self.relation_net is not None
+        return (self.spf is not None and self.cfg.spf_prior == "masks") or self.relation_net is not None
+
+    def prior_map(self, i1: torch.Tensor, masks: Optional[torch.Tensor], clean: Optional[torch.Tensor]) -> torch.Tensor:
+        """What SPF fuses beside I1: the encoded masks, or (spf_prior: oracle) a degraded copy of
+        `clean`, the GT. Outside training the oracle's noise is drawn from a fixed seed, so every
+        validation sees the same oracle and training's random stream is left alone."""
+        if self.cfg.spf_prior == "masks":
+            return encode(masks, self.encoding, image=i1)
+        if clean is None:
+            raise ValueError("sam4ir.spf_prior: oracle needs the batch's GT (training and validation only)")
+        gen = None if self.training else torch.Generator().manual_seed(0)
+        return oracle_prior(clean, self.cfg.oracle.blur_sigma, self.cfg.oracle.noise_sigma, gen)
 
     def teacher(self, i1: torch.Tensor, lq: torch.Tensor, masks: Optional[torch.Tensor],
-                gt: Optional[torch.Tensor] = None):
+                gt: Optional[torch.Tensor] = None, clean: Optional[torch.Tensor] = None):
         """I2 = IR2(I1) with SPF fusing [I1, M] into every block (eq. 3).
 
-        With `gt`, returns (I2, IR2's reconstruction loss); without, I2 alone."""
+        With `gt`, returns (I2, IR2's reconstruction loss); without, I2 alone. `clean`: the GT
+        the oracle prior is made from (default `gt`)."""
         src = i1 if self.cfg.ir2_input == "restored" else lq
         if self.cfg.detach_ir1_for_ir2:
             src, i1 = src.detach(), i1.detach()
         run = (lambda: self.reconstruct(self.ir2, src, gt)) if gt is not None else (lambda: self.ir2(src))
         if self.spf is None:
             return run()
-        with self.spf.priors(i1, encode(masks, self.encoding, image=i1)):
+        with self.spf.priors(i1, self.prior_map(i1, masks, gt if clean is None else clean)):
             return run()
 
     def forward(self, batch: dict) -> StepOutput:
@@ -150,7 +164,7 @@ class SAM4IRMethod(Method):
         if self.ir2 is None or (self.needs_masks() and batch.get("masks") is None):
             return {}
         i1 = self.ir1(batch["lq"])
-        return {"ir2": self.teacher(i1, batch["lq"], batch.get("masks"))}
+        return {"ir2": self.teacher(i1, batch["lq"], batch.get("masks"), clean=batch.get("gt"))}
 
 
 def build_sam4ir_method(cfg, train_dataset=None, val_dataset=None) -> SAM4IRMethod:
