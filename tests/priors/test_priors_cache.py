@@ -5,6 +5,7 @@ import logging
 import numpy as np
 import pytest
 
+from samdistill.core import atomic as atomic_module  # the cache writes through core's atomic writer
 from samdistill.priors import cache as cache_module
 from samdistill.priors.cache import MaskCache, image_hash
 from samdistill.priors.maskset import MaskSet
@@ -112,14 +113,14 @@ def test_valid_entry_is_used_without_recomputing(tmp_path):
 
 def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
     cache = MaskCache(tmp_path)
-    real_replace = cache_module.os.replace
+    real_replace = atomic_module.os.replace
 
     def crash(src, dst):
         if str(dst).endswith("ef" * 32 + ".json"):
             raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr(cache_module.os, "replace", crash)
+    monkeypatch.setattr(atomic_module.os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
         cache.put("ef" * 32, FP, _random_maskset())
     target = cache.path_for("ef" * 32, FP)

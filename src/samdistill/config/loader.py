@@ -12,10 +12,8 @@ import yaml
 from pydantic import ValidationError
 
 from samdistill.config.experiment import ExperimentConfig
-
-
-class ConfigError(ValueError):
-    """A config file or override is invalid; the message names the file and key."""
+from samdistill.core.atomic import atomic_write_text
+from samdistill.core.errors import ConfigError  # re-exported: `from samdistill.config.loader import ConfigError`
 
 
 def _parse_value(text: str) -> Any:
@@ -110,10 +108,4 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
 
 def save_config(cfg: ExperimentConfig, path: str | Path) -> Path:
     """Write the resolved config next to a run's outputs (round-trips through load_config)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return atomic_write_text(path, yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))

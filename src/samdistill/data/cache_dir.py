@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from samdistill.fileperm import respect_umask
+from samdistill.core.fileperm import respect_umask
 
 
 def default_cache_dir() -> Path:

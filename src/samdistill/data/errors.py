@@ -1,16 +1,10 @@
-"""Errors for bad input data. Each names the offending file(s)."""
+"""Errors for bad input data. Each names the offending file(s). `DataError` and `ImageReadError`
+live in core/ (every package raises or catches them) and are re-exported here."""
 from __future__ import annotations
 
+from samdistill.core.errors import DataError, ImageReadError
 
-class DataError(ValueError):
-    """Base class: something in the user's data is wrong; the message names the path(s)."""
-
-
-class ImageReadError(DataError):
-    def __init__(self, path, reason: str):
-        self.path = path
-        self.reason = reason
-        super().__init__(f"{path}: cannot read image: {reason}")
+__all__ = ["DataError", "ImageReadError", "PairingError"]
 
 
 class PairingError(DataError):

@@ -21,10 +21,8 @@ Multi-frame files (GIF, TIFF) use their first frame.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import struct
-import tempfile
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -32,8 +30,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from samdistill.fileperm import respect_umask
-from samdistill.data.errors import DataError, ImageReadError
+from samdistill.core.atomic import atomic_path
+from samdistill.core.errors import DataError, ImageReadError
 
 log = logging.getLogger(__name__)
 
@@ -92,16 +90,8 @@ def write_image(path: str | Path, img: np.ndarray, overwrite: bool = True, compr
     if not overwrite and path.exists():
         raise DataError(f"{path}: already exists and overwrite=False (refusing to replace it)")
     pixels = to_uint8(img)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            Image.fromarray(pixels).save(handle, format="PNG", compress_level=compress_level)
-        respect_umask(tmp)  # mkstemp makes 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        Image.fromarray(pixels).save(tmp, format="PNG", compress_level=compress_level)
     return path
 
 

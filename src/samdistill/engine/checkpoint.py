@@ -28,8 +28,9 @@ import torch
 import torch.nn as nn
 from safetensors.torch import save_file
 
-from samdistill.fileperm import respect_umask
-from samdistill.engine.artifact import CheckpointError, read_safetensors, state_mismatches
+from samdistill.core.errors import CheckpointError
+from samdistill.core.fileperm import respect_umask
+from samdistill.core.safetensors_io import read_safetensors, state_mismatches
 
 FORMAT = "samdistill-checkpoint/1"
 CHECKPOINTS = "checkpoints"

@@ -28,7 +28,10 @@ from accelerate import Accelerator
 from accelerate.utils import DataLoaderConfiguration, gather_object, set_seed
 from tqdm.auto import tqdm
 
-from samdistill.config.loader import ConfigError, save_config
+from samdistill.config.loader import save_config
+from samdistill.core.atomic import atomic_write_text
+from samdistill.core.errors import ConfigError
+from samdistill.core.json_safe import json_safe
 from samdistill.engine.artifact import save_model_artifact
 from samdistill.engine.checkpoint import (capture_rng_state, latest_checkpoint, load_checkpoint,
                                           load_method_state, load_optimizer_state,
@@ -36,7 +39,7 @@ from samdistill.engine.checkpoint import (capture_rng_state, latest_checkpoint, 
 from samdistill.engine.failure import describe_failure, stop_message
 from samdistill.engine.optim import apply_lr, build_optimizer
 from samdistill.methods.base import Method
-from samdistill.metrics.psnr_ssim import json_safe
+from samdistill.run_setup import SETUP_FILE, describe_setup
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +55,7 @@ def config_hash(cfg: Any) -> str:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(json_safe(obj), indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(json_safe(obj), indent=1))
 
 
 def progress_line(step: int, total: int, record: dict, started: float, first_step: int) -> str:
@@ -127,6 +128,7 @@ class Trainer:
             if self.is_main:
                 self.output_dir.mkdir(parents=True, exist_ok=True)
                 save_config(self.cfg, self.output_dir / "config.yaml")
+                self._write_setup()
             if self.tc.tensorboard:
                 self.accelerator.init_trackers("tensorboard")
             if resume:
@@ -273,12 +275,20 @@ class Trainer:
 
         val = count(self.val_loader) if self.val_loader is not None else "none"
         start = f"from step {self.step} " if self.step else ""
+        setup = "".join(f"\n  {line}" for line in describe_setup(self.cfg))
         return (f"training on {acc.device} ({acc.num_processes} process{'es' if acc.num_processes > 1 else ''}, "
                 f"{self.tc.mixed_precision} mixed precision)\n"
                 f"  data: train {count(self.train_loader)}, {len(self.train_loader)} batches per epoch; validation {val}\n"
                 f"  steps: {start}to {self.tc.steps} (validate every {self.tc.val_every or 'end'}, "
                 f"checkpoint every {self.tc.save_every or 'end'})\n"
-                f"  output: {self.output_dir}")
+                f"  output: {self.output_dir}{setup}")
+
+    def _write_setup(self) -> None:
+        """The recipe, mask generator and SGR features this run uses (stand-ins named), kept beside
+        its config: what the start-up summary said, for whoever reads the run folder later."""
+        lines = describe_setup(self.cfg)
+        if lines:
+            (self.output_dir / SETUP_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     # ------------------------------------------------------------------ validation
     @torch.no_grad()

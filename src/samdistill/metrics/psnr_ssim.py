@@ -18,12 +18,13 @@ Conventions, applied identically by the numpy and the torch functions:
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from numpy.lib.stride_tricks import sliding_window_view
+
+from samdistill.core.json_safe import json_safe  # noqa: F401 - re-exported (its old home)
 
 # BT.601 luma weights for R, G, B in [0, 255] -> Y in [16, 235].
 _Y_WEIGHTS = np.array([65.481, 128.553, 24.966]) / 255.0
@@ -175,22 +176,6 @@ def ssim_torch(pred: torch.Tensor, gt: torch.Tensor, crop_border: int = 0,
 
 
 # ---------------------------------------------------------------- reporting helpers
-
-def json_safe(obj: Any) -> Any:
-    """Copy of nested dicts/lists with inf/nan floats as "inf"/"-inf"/"nan" strings (strict JSON)."""
-    if isinstance(obj, dict):
-        return {k: json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, (float, np.floating)):
-        value = float(obj)
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return value
-    return obj
-
 
 def mean_value(values: list[float]) -> float:
     """Arithmetic mean; inf if any value is inf (identical images), nan for an empty list."""

@@ -23,15 +23,13 @@ import hashlib
 import json
 import logging
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 from pycocotools import mask as coco_mask
 
-from samdistill.fileperm import respect_umask
+from samdistill.core.atomic import atomic_write_text  # also imported from here (sam4ir/refresh.py)
 from samdistill.priors.maskset import MaskSet
 from samdistill.priors.topn_index import read_topn, write_topn
 
@@ -109,20 +107,6 @@ class MaskCache:
         note = folder / "fingerprint.json"
         if not note.is_file():
             atomic_write_text(note, json.dumps(fingerprint, indent=2, sort_keys=True, default=str))
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write to a unique temporary file in the same folder, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        respect_umask(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def encode_entry(image_hash: str, fingerprint: dict, maskset: MaskSet) -> dict:

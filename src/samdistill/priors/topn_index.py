@@ -9,16 +9,15 @@ side-car is ignored and rebuilt from the validated JSON.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from samdistill.fileperm import respect_umask
+from samdistill.core.atomic import atomic_write_bytes
 from samdistill.priors.maskset import MaskSet
 
 MAGIC = b"SDTOPN2 "  # 2: the body carries its own sha256 (a flipped bit is refused, not served)
@@ -70,11 +69,5 @@ def write_topn(entry: Path, entry_bytes: bytes, top: int, maskset: MaskSet) -> N
         meta["class_score"] = [score(v) for v in maskset.class_score]
     data = MAGIC + json.dumps(meta).encode() + b"\n" + body
     path = sidecar_path(entry, top)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        respect_umask(tmp)
-        os.replace(tmp, path)
-    except OSError:
-        Path(tmp).unlink(missing_ok=True) if "tmp" in locals() else None
+    with contextlib.suppress(OSError):
+        atomic_write_bytes(path, data)
