@@ -82,3 +82,60 @@ def test_three_problems_are_three_lines_and_nothing_runs(tmp_path, monkeypatch):
 def test_shipped_configs_name_real_networks_with_accepted_arguments(path):
     problems = preflight(load_config(path))
     assert not [p for p in problems if p.startswith(("model.", "train.", "data.train.name", "data.val.name"))]
+
+
+# ------------------------------------------------------------------ issue 22, item 2: no checkpoint is ignored
+
+def _sam4ir(tmp_path, priors):
+    return _cfg(tmp_path, sam4ir={"enabled": True, "sgr": {"features": "random_conv"}}, priors=priors)
+
+
+def test_a_sam_checkpoint_with_the_offline_backend_pinned_is_a_conflict(tmp_path):
+    ckpt = tmp_path / "sam_vit_b.pth"
+    ckpt.write_bytes(b"")
+    problems = preflight(_sam4ir(tmp_path, {"backend": "offline", "sam": {"checkpoint": str(ckpt)}}))
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("priors.sam.checkpoint: set")
+    assert "priors.backend=offline" in problems[0] and "priors.backend=sam" in problems[0]
+
+
+@pytest.mark.parametrize("priors, key", [
+    ({"backend": "offline", "sam": {"checkpoint": "MISSING"}}, "priors.sam.checkpoint"),
+    ({"backend": "auto", "sam": {"checkpoint": "MISSING"}}, "priors.sam.checkpoint"),
+    ({"backend": "sam2", "sam2": {"checkpoint": "MISSING"}}, "priors.sam2.checkpoint"),
+    ({"backend": "sam3", "sam3": {"checkpoint": "MISSING"}}, "priors.sam3.checkpoint"),
+    ({"backend": "world", "sam3": {"checkpoint": "MISSING"}}, "priors.sam3.checkpoint"),
+])
+def test_a_missing_checkpoint_file_is_an_error_with_every_backend(tmp_path, priors, key):
+    section = key.split(".")[1]
+    missing = str(tmp_path / "nowhere" / "weights.pth")
+    priors = {**priors, section: {"checkpoint": missing}}
+    problems = preflight(_sam4ir(tmp_path, priors))
+    assert any(p.startswith(f"{key}: {missing} does not exist") or (p.startswith(key) and "does not exist" in p)
+               for p in problems), problems
+
+
+def test_sam3_without_a_checkpoint_is_named(tmp_path):
+    problems = preflight(_sam4ir(tmp_path, {"backend": "sam3"}))
+    assert [p.split(":")[0] for p in problems] == ["priors.sam3.checkpoint"]
+
+
+def test_the_train_command_refuses_the_conflict_before_running(tmp_path):
+    config = tmp_path / "c.yaml"
+    cfg = _sam4ir(tmp_path, {"backend": "offline"})
+    config.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    result = CliRunner().invoke(app, ["train", "-c", str(config), "priors.sam.checkpoint=/weights/sam_vit_b.pth",
+                                      "train.steps=1"])
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.split())
+    assert "priors.sam.checkpoint" in flat and "priors.backend=offline" in flat and "does not exist" in flat
+    assert not (tmp_path / "run").exists()
+
+
+def test_build_segmenter_refuses_the_conflict_too():
+    from samdistill.config.loader import ConfigError
+    from samdistill.priors.config import PriorsConfig
+    from samdistill.priors.segmenter import build_segmenter
+
+    with pytest.raises(ConfigError, match=r"priors.sam.checkpoint.*priors.backend=offline"):
+        build_segmenter(PriorsConfig(backend="offline", sam={"checkpoint": "/weights/sam_vit_b.pth"}))

@@ -133,18 +133,23 @@ def _paired_dataset(where: str, ds: Any) -> list[str]:
 
 
 def _priors(priors: Any) -> list[str]:
-    """SAM's checkpoint when SAM will run (backend sam, or auto with a checkpoint set); SAM 2's folder."""
-    if priors.backend == "sam" and not priors.sam.checkpoint:
-        return ["priors.sam.checkpoint: not set, but priors.backend=sam needs one (a local Hugging Face SAM folder "
-                "or an official sam_vit_*.pth); or set priors.backend=offline"]
-    if priors.backend in ("sam", "auto"):
-        return _path("priors.sam.checkpoint", priors.sam.checkpoint)
-    if priors.backend == "sam2":
-        if not priors.sam2.checkpoint:
-            return ["priors.sam2.checkpoint: not set, but priors.backend=sam2 needs one (a local Hugging Face "
-                    "Sam2Model folder or an official sam2.1_hiera_*.pt); or set priors.backend=offline"]
-        return _path("priors.sam2.checkpoint", priors.sam2.checkpoint)
-    return []
+    """The backend that runs has its checkpoint; no checkpoint is set for a backend that does not run
+    (it would be ignored); every checkpoint that is set exists, whatever the backend."""
+    from samdistill.priors.segmenter import CHECKPOINT_BACKENDS, checkpoint_conflicts, resolved_backend
+
+    problems = checkpoint_conflicts(priors)
+    used = resolved_backend(priors)
+    if used in CHECKPOINT_BACKENDS and not getattr(priors, used).checkpoint:
+        problems.append(f"priors.{used}.checkpoint: not set, but priors.backend={used} needs one "
+                        f"({_CHECKPOINT_KINDS[used]}); or set priors.backend=offline")
+    for name in CHECKPOINT_BACKENDS:
+        problems += _path(f"priors.{name}.checkpoint", getattr(priors, name).checkpoint)
+    return problems
+
+
+_CHECKPOINT_KINDS = {"sam": "a local Hugging Face SAM folder or an official sam_vit_*.pth",
+                     "sam2": "a local Hugging Face Sam2Model folder or an official sam2.1_hiera_*.pt",
+                     "sam3": "a local Hugging Face Sam3Model folder with its tokenizer files"}
 
 
 # ------------------------------------------------------------------ panoramic (GoodSAM)

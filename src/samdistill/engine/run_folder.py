@@ -13,8 +13,8 @@ from typing import Any
 
 from samdistill.core.errors import ConfigError
 
-RUN_FILES = ("model.safetensors", "ta.safetensors", "config.yaml", "train_history.json", "val_history.json",
-             "checkpoints", "priors")
+RUN_FILES = ("model.safetensors", "ta.safetensors", "config.yaml", "setup.txt", "train_history.json",
+             "val_history.json", "checkpoints", "priors")
 # may change between an interrupted run and its resumption (the same list the trainer's config hash ignores)
 RESUMABLE = {"name", "output_dir", "eval", "train.steps", "train.val_every", "train.save_every", "train.log_every",
              "train.progress", "train.tensorboard"}

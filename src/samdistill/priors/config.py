@@ -160,7 +160,8 @@ class PriorsConfig(StrictModel):
     backend: Literal["auto", "sam", "sam2", "sam3", "offline", "world"] = Field(
         "auto", description="auto: SAM if sam.checkpoint is set, else the offline segmenter (never sam2); sam2: SAM 2 / 2.1 "
         "(sam2.checkpoint); sam3: SAM 3 prompted with sam3.classes (masks carry a class id); world: the "
-        "street world's exact masks (an ideal SAM, for rendered images only)"
+        "street world's exact masks (an ideal SAM, for rendered images only). A checkpoint set for a backend "
+        "that does not run (priors.sam.checkpoint with backend offline) is an error, never ignored"
     )
     sam: SAMConfig = Field(default_factory=SAMConfig)
     sam2: SAM2Config = Field(default_factory=SAM2Config)

@@ -79,6 +79,23 @@ def resolved_backend(priors_cfg: PriorsConfig) -> str:
     return priors_cfg.backend
 
 
+# Backends that read a checkpoint from their own config section (priors.<name>.checkpoint).
+CHECKPOINT_BACKENDS = ("sam", "sam2", "sam3")
+
+
+def checkpoint_conflicts(priors_cfg: PriorsConfig) -> list[str]:
+    """A checkpoint set for a backend that will not run. An error rather than a quiet switch:
+    `priors.backend` pinned in a config (the quickstart pins `offline`) and a checkpoint given on the
+    command line contradict each other, and guessing either way trains on masks the user did not ask
+    for (a run on the offline stand-in believed to use SAM is what this prevents)."""
+    used = resolved_backend(priors_cfg)
+    chosen = priors_cfg.backend if priors_cfg.backend != "auto" else f"auto (here: {used})"
+    return [f"priors.{name}.checkpoint: set ({checkpoint}), but priors.backend={chosen} does not use it; "
+            f"set priors.backend={name} to segment with it, or remove priors.{name}.checkpoint"
+            for name in CHECKPOINT_BACKENDS
+            if (checkpoint := getattr(priors_cfg, name).checkpoint) and name != used]
+
+
 def uses_sam(priors_cfg: PriorsConfig) -> bool:
     """Which backend `build_segmenter` picks, without building anything."""
     if priors_cfg.backend == "auto":
@@ -87,7 +104,13 @@ def uses_sam(priors_cfg: PriorsConfig) -> bool:
 
 
 def build_segmenter(priors_cfg: PriorsConfig) -> Segmenter:
-    """backend auto: SAM if `priors.sam.checkpoint` is set, else the offline segmenter (logged)."""
+    """backend auto: SAM if `priors.sam.checkpoint` is set, else the offline segmenter (logged).
+    A checkpoint set for another backend than the one that runs is a ConfigError."""
+    conflicts = checkpoint_conflicts(priors_cfg)
+    if conflicts:
+        from samdistill.config.loader import ConfigError
+
+        raise ConfigError("; ".join(conflicts))
     if uses_sam(priors_cfg):
         if priors_cfg.sam.checkpoint is None:
             from samdistill.config.loader import ConfigError
