@@ -39,7 +39,6 @@ from samdistill.engine.checkpoint import (capture_rng_state, latest_checkpoint, 
 from samdistill.engine.failure import describe_failure, stop_message
 from samdistill.engine.optim import apply_lr, build_optimizer
 from samdistill.methods.base import Method
-from samdistill.run_setup import SETUP_FILE, describe_setup
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +127,6 @@ class Trainer:
             if self.is_main:
                 self.output_dir.mkdir(parents=True, exist_ok=True)
                 save_config(self.cfg, self.output_dir / "config.yaml")
-                self._write_setup()
             if self.tc.tensorboard:
                 self.accelerator.init_trackers("tensorboard")
             if resume:
@@ -275,20 +273,12 @@ class Trainer:
 
         val = count(self.val_loader) if self.val_loader is not None else "none"
         start = f"from step {self.step} " if self.step else ""
-        setup = "".join(f"\n  {line}" for line in describe_setup(self.cfg))
         return (f"training on {acc.device} ({acc.num_processes} process{'es' if acc.num_processes > 1 else ''}, "
                 f"{self.tc.mixed_precision} mixed precision)\n"
                 f"  data: train {count(self.train_loader)}, {len(self.train_loader)} batches per epoch; validation {val}\n"
                 f"  steps: {start}to {self.tc.steps} (validate every {self.tc.val_every or 'end'}, "
                 f"checkpoint every {self.tc.save_every or 'end'})\n"
-                f"  output: {self.output_dir}{setup}")
-
-    def _write_setup(self) -> None:
-        """The recipe, mask generator and SGR features this run uses (stand-ins named), kept beside
-        its config: what the start-up summary said, for whoever reads the run folder later."""
-        lines = describe_setup(self.cfg)
-        if lines:
-            (self.output_dir / SETUP_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+                f"  output: {self.output_dir}")
 
     # ------------------------------------------------------------------ validation
     @torch.no_grad()
