@@ -37,8 +37,8 @@ from samdistill.engine.checkpoint import (capture_rng_state, latest_checkpoint, 
                                           load_method_state, load_optimizer_state,
                                           method_state_for_checkpoint, restore_rng_state, save_checkpoint)
 from samdistill.engine.failure import describe_failure, stop_message
+from samdistill.engine.method import Method
 from samdistill.engine.optim import apply_lr, build_optimizer
-from samdistill.methods.base import Method
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import torch.nn as nn
 
 from samdistill.engine.config import LossConfig
 from samdistill.engine.losses import build_reconstruction
-from samdistill.methods.base import Method, StepOutput
+from samdistill.engine.method import Method, StepOutput
 from samdistill.models.registry import create_backbone
 
 
