@@ -76,6 +76,63 @@ def show_command(
     typer.echo(f"overlay written to {target}")
 
 
+@priors_app.command("plan")
+def plan_command(
+    config: Path = typer.Option(..., "--config", "-c", help="experiment YAML (data, train.steps, sam4ir, priors)"),
+    time_one: bool = typer.Option(
+        False, "--time/--no-time", help="also segment one training image here (after one warm-up) and multiply"
+    ),
+    overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP),
+) -> None:
+    """How many images the segmenter will segment over the run (restored priors re-segment IR1's
+    output of every train + val pair at each refresh; sam4ir.refresh_fraction rotates a share)."""
+    from samdistill.config.loader import load_config
+    from samdistill.data.layouts import resolve_pairs
+    from samdistill.sam4ir.plan import distinct_pairs, plan_restored_priors
+
+    with user_errors():
+        cfg = load_config(config, list(overrides or []))
+        s4 = cfg.sam4ir
+        if not s4.enabled or not (s4.spf.enabled and s4.spf_prior == "masks" or s4.sgr.enabled):
+            typer.echo("this run uses no masks (sam4ir disabled, or neither SPF with masks nor SGR): nothing to segment")
+            return
+        sets = [cfg.data.train] + ([cfg.data.val.model_copy(update={"limit": cfg.data.val_limit or cfg.data.val.limit})]
+                                   if cfg.data.val is not None else [])
+        pairs = distinct_pairs([resolve_pairs(ds) for ds in sets])
+        if s4.prior_source == "restored":
+            plan = plan_restored_priors(s4, cfg.train.steps, len(pairs))
+            images = plan.images
+            typer.echo(plan.summary())
+            if s4.refresh_fraction < 1:
+                typer.echo(f"refresh_fraction {s4.refresh_fraction:g}: after the first refresh each one segments one "
+                           f"of {plan.cycle} shares of the pairs")
+        else:
+            images = len(pairs)
+            typer.echo(f"{s4.prior_source} priors: {images} images segmented once, then read from the mask cache "
+                       f"({cfg.priors.cache_dir or '~/.cache/samdistill/masks'})")
+        if time_one:
+            seconds = _time_one_segmentation(cfg, pairs[0])
+            typer.echo(f"segmenter: {seconds:.2f} s per image here -> about {seconds * images / 3600:.2f} h of "
+                       "segmentation over the run on this device")
+
+
+def _time_one_segmentation(cfg, pair) -> float:
+    """Seconds to segment the pair's LQ image once, after one untimed warm-up call."""
+    import time
+
+    from samdistill.data.io import read_image
+    from samdistill.priors.segmenter import build_segmenter
+
+    seg = build_segmenter(cfg.priors)
+    lq, gt = read_image(pair.lq, box=pair.lq_box), read_image(pair.gt, box=pair.gt_box)
+    by_reference = getattr(seg, "segment_by_reference", None)
+    run = (lambda: by_reference(lq, gt)) if by_reference is not None else (lambda: seg(lq))  # noqa: E731
+    run()
+    t0 = time.perf_counter()
+    run()
+    return time.perf_counter() - t0
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(priors_app, name="priors")
 

@@ -154,6 +154,13 @@ class SAM4IRConfig(StrictModel):
         "workers: every data worker runs IR1 (CPU) and the segmenter on each item it loads",
     )
     refresh_batch_size: int = Field(8, ge=1, description="restored_refresh: processes: images per IR1/segmenter batch")
+    refresh_fraction: float = Field(
+        1.0, gt=0, le=1,
+        description="restored priors (restored_refresh: processes): share of the pairs a refresh re-segments. The "
+        "first refresh does all; each later one does the next of ceil(1/f) interleaved shares in turn, so a pair's "
+        "masks are at most ceil(1/f) refreshes old and the segmenter's work drops about 1/f-fold "
+        "(`samdistill priors plan` prints the count)",
+    )
     ir2_input: Literal["restored", "lq"] = Field(
         "restored", description="what IR2 restores: IR1's output (paper's cascade) or the LQ image"
     )
@@ -190,6 +197,9 @@ class SAM4IRConfig(StrictModel):
     def _consistent(self) -> "SAM4IRConfig":
         if self.enabled and not self.cascade and (self.spf.enabled or self.spd.enabled or self.sgr.enabled):
             raise ValueError("spf/spd/sgr need the IR2 cascade: set cascade: true or disable them")
+        if self.refresh_fraction < 1 and self.restored_refresh == "workers":
+            raise ValueError("refresh_fraction < 1 needs restored_refresh: processes (workers segment every item "
+                             "they load)")
         if self.spf_prior == "oracle" and not (self.cascade and self.spf.enabled):
             raise ValueError("spf_prior: oracle reaches IR2 through its SPF units: set cascade: true and "
                              "spf.enabled: true (or spf_prior: masks)")

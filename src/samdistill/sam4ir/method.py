@@ -180,4 +180,11 @@ def build_sam4ir_method(cfg, train_dataset=None, val_dataset=None) -> SAM4IRMeth
                 ds.prior_provider = provider
         # what a refresh restores and segments (restored_refresh: processes); not module state
         method.prior_datasets = [ds for ds in (train_dataset, val_dataset) if ds is not None]
+        if cfg.sam4ir.prior_source == "restored" and method.prior_datasets:
+            import logging
+
+            from samdistill.sam4ir.plan import distinct_pairs, plan_restored_priors
+
+            pairs = distinct_pairs([ds.pairs for ds in method.prior_datasets])
+            logging.getLogger("samdistill").info(plan_restored_priors(cfg.sam4ir, cfg.train.steps, len(pairs)).summary())
     return method

@@ -96,18 +96,24 @@ class RestoredPriorProvider(PriorProvider):
         current = read_pointer(self.pointer) if self.pointer is not None and pair is not None else None
         if current is None:
             return super().masks_for_pair(index, pair, lq_img, gt_img, window=window)
-        key, k = pair_key(pair, current["tag"]), self.cfg.crop_candidates
+        k = self.cfg.crop_candidates
         top = k if self.ranks_in_window else self.num_masks
-        lru_key = (key, "stored", top)
-        hit = self._recall(lru_key)
-        if hit is None:
+        # newest tag first: with refresh_fraction < 1 a pair's masks may be a few refreshes old
+        hit = None
+        for tag in current.get("tags") or [current["tag"]]:
+            key = pair_key(pair, tag)
+            hit = self._recall((key, "stored", top))
+            if hit is not None:
+                break
             maskset = self.cache.get(key, current["fingerprint"], top=top or None)
-            if maskset is None:
-                raise DataError(f"{pair.lq}: no restored masks for IR1 snapshot {current['tag']} (step "
-                                f"{current['step']}) in {self.cache.root}: the refresh did not store them")
-            self.stats["cache_hits"] += 1
-            hit = PackedCandidates(maskset, top) if self.ranks_in_window else to_channels(maskset, self.num_masks)
-            self._remember(lru_key, hit, hit.nbytes)
+            if maskset is not None:
+                self.stats["cache_hits"] += 1
+                hit = PackedCandidates(maskset, top) if self.ranks_in_window else to_channels(maskset, self.num_masks)
+                self._remember((key, "stored", top), hit, hit.nbytes)
+                break
+        if hit is None:
+            raise DataError(f"{pair.lq}: no restored masks for IR1 snapshot {current['tag']} (step "
+                            f"{current['step']}) in {self.cache.root}: the refresh did not store them")
         if self.ranks_in_window:
             return self.select(hit, window)
         return hit.copy()

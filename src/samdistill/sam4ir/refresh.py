@@ -11,7 +11,10 @@ At each refresh the *training processes* (not DataLoader workers) make the masks
      content digest, or "lq" before the warm-up (masks of the LQ image);
   5. after every process is done, the main one points `priors/restored_masks.json` at the tag
      (with the segmenter's fingerprint), and DataLoader workers only read the cache through it.
-An entry already stored for the same (pair, tag) is not recomputed (a resumed run).
+An entry already stored for the same (pair, tag) is not recomputed (a resumed run). With
+`sam4ir.refresh_fraction` < 1 a refresh after the first segments one share of the pairs
+(`sam4ir/plan.py: refresh_share`); the pointer then lists the tags of the last ceil(1/f)
+refreshes, newest first, and a pair's masks are read under the newest tag that has them.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ import torch
 from samdistill.core.atomic import atomic_write_text
 from samdistill.priors.cache import MaskCache
 from samdistill.priors.segmenter import build_segmenter, segment_batch
+from samdistill.sam4ir.plan import refresh_share
 from samdistill.sam4ir.priors import (MASKS_DIR, POINTER_NAME, SNAPSHOT_NAME, pair_key, read_pointer,  # noqa: F401
                                       snapshot_digest)
 
@@ -71,13 +75,14 @@ class PriorRefresher:
         return self._segmenter
 
     def run(self, datasets: list, ir1: Optional[torch.nn.Module], tag: str, step: int,
-            accelerator=None) -> RefreshStats:
-        """Store the masks of every pair of `datasets` for `tag` (IR1's output, or LQ when `ir1` is
-        None), this process's share; then (all processes done) publish the tag."""
+            accelerator=None, share: tuple[int, int] = (0, 1)) -> RefreshStats:
+        """Store the masks of the pairs of `datasets` for `tag` (IR1's output, or LQ when `ir1` is
+        None), this process's part of `share` = (i, n): the pairs `[i::n]` (all with (0, 1)); then
+        (all processes done) publish the tag, keeping the last n tags readable."""
         rank, world = (accelerator.process_index, accelerator.num_processes) if accelerator else (0, 1)
         device = accelerator.device if accelerator else (next(ir1.parameters()).device if ir1 else torch.device("cpu"))
         seg = self.segmenter(device)
-        items = _unique_pairs(datasets)[rank::world]
+        items = _unique_pairs(datasets)[share[0]::share[1]][rank::world]
         stats = RefreshStats()
         todo = [(ds, i, pair_key(ds.pairs[i], tag)) for ds, i in items]
         todo_left = [t for t in todo if not self.cache.path_for(t[2], self._fingerprint).is_file()]
@@ -94,8 +99,12 @@ class PriorRefresher:
         if accelerator is not None:
             accelerator.wait_for_everyone()
         if accelerator is None or accelerator.is_main_process:
-            atomic_write_text(self.pointer, json.dumps({"tag": tag, "step": step, "fingerprint": self._fingerprint},
-                                                       default=str))
+            # a pair left out of this share keeps the masks of the refresh that last made them: one
+            # of the previous cycle - 1 restored tags (the first refresh made every pair's)
+            previous = (read_pointer(self.pointer) or {}).get("tags", []) if share[1] > 1 else []
+            tags = [tag] + [t for t in previous if t not in (tag, LQ_TAG)][:share[1] - 1]
+            atomic_write_text(self.pointer, json.dumps({"tag": tag, "tags": tags, "step": step,
+                                                        "fingerprint": self._fingerprint}, default=str))
         if accelerator is not None:
             accelerator.wait_for_everyone()
         return stats
@@ -158,9 +167,10 @@ def refresh_priors(method, trainer, step: int, restored: bool) -> RefreshStats:
     if method._refresher is None:
         method._refresher = PriorRefresher(trainer.cfg.priors, out, method.cfg.refresh_batch_size)
     tag = (snapshot_digest(out / SNAPSHOT_NAME) or "") if restored else LQ_TAG
+    share = refresh_share(step, method.cfg) if restored else (0, 1)
     t0 = time.perf_counter()
     stats = method._refresher.run(method.prior_datasets, method.ir1 if restored else None, tag, step,
-                                  getattr(trainer, "accelerator", None))
+                                  getattr(trainer, "accelerator", None), share)
     method.last_refresh = stats
     ms = stats.per_image_ms()
     logger.info("restored priors at step %d (%s): %d images here (%d already stored) in %.1f s; per image "
