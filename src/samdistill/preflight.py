@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 
 from samdistill.core.errors import ConfigError
 
-EMBEDDED_SEG_ROOTS = ("embedded-street", "embedded-pano")
+EMBEDDED_SEG_ROOTS = ("embedded-street", "embedded-pano", "embedded-pano-dev")
 
 
 def check_config(cfg: Any) -> None:

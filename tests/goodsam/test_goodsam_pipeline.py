@@ -6,44 +6,10 @@ import pytest
 import torch
 
 from samdistill.build import build_experiment
-from samdistill.config.experiment import ExperimentConfig
 from samdistill.engine.artifact import load_model_artifact
 from samdistill.engine.trainer import Trainer
 
-
-@pytest.fixture(scope="module")
-def tiny_world(tmp_path_factory):
-    from samdistill.world.build import WorldBuildConfig, build_world
-
-    out = tmp_path_factory.mktemp("tinyworld")
-    build_world(out, WorldBuildConfig(pinhole_train=4, pinhole_val=0, pano_train=3, pano_val=1,
-                                      pinhole_size=(32, 64), pano_size=(32, 160)), progress=False)
-    return out
-
-
-def make_cfg(world, out, stage, steps=2, **goodsam):
-    g = {
-        "stage": stage, "student": {"size": "tiny"}, "ta": {"size": "tiny"},
-        "windows": {"window": 32, "stride": 24, "wrap": True},
-        "data": {"source": {"layout": "cityscapes", "root": str(world / "pinhole"), "split": "train"},
-                 "target": {"layout": "densepass", "root": str(world / "pano"), "split": "train"},
-                 "val": {"layout": "densepass", "root": str(world / "pano"), "split": "val"},
-                 "source_crop": [32, 32], "batch_size": 2, "target_batch_size": 2, "num_masks": 8},
-    }
-    for key, value in goodsam.items():
-        g[key] = {**g[key], **value} if isinstance(value, dict) and isinstance(g.get(key), dict) else value
-    return ExperimentConfig(
-        task="panoramic", output_dir=str(out), seed=0,
-        train={"steps": steps, "val_every": 0, "save_every": 0, "log_every": 1, "deterministic": True,
-               "tensorboard": False, "progress": False, "optimizer": {"name": "adamw", "lr": 1e-3}},
-        priors={"backend": "world", "world": {"roots": [str(world / "pano")]}, "cache_dir": str(out / "masks")},
-        goodsam=g)
-
-
-def run(cfg, resume=False):
-    method, train, val = build_experiment(cfg)
-    result = Trainer(cfg, method, train, val).fit(resume=resume)
-    return method, result
+from _goodsam_fixtures import make_cfg, run
 
 
 @pytest.fixture(scope="module")
@@ -207,18 +173,18 @@ def test_ema_ta_makes_the_labels_and_follows_the_ta(tiny_world, tmp_path):
 
     cfg = make_cfg(tiny_world, tmp_path, "adapt", ta_ema=0.9)
     method = GoodSAM(cfg.goodsam)
-    assert any(k.startswith("ta_ema.") for k in method.state_dict())
-    assert not any(p.requires_grad for p in method.ta_ema.parameters())
+    assert any(k.startswith("ta_copy.") for k in method.state_dict())
+    assert not any(p.requires_grad for p in method.ta_copy.parameters())
     name, live = next((n, p) for n, p in method.ta.named_parameters() if p.ndim > 1)
     before = live.detach().clone()
     with torch.no_grad():
         live.add_(1.0)
     method.on_step_start(0, None)  # step 0: the copy is the TA it started from
-    torch.testing.assert_close(dict(method.ta_ema.named_parameters())[name], before)
+    torch.testing.assert_close(dict(method.ta_copy.named_parameters())[name], before)
     method.on_step_start(1, None)
-    torch.testing.assert_close(dict(method.ta_ema.named_parameters())[name], before + 0.1)
+    torch.testing.assert_close(dict(method.ta_copy.named_parameters())[name], before + 0.1)
     method.train()
-    assert method.ta.training and not method.ta_ema.training
+    assert method.ta.training and not method.ta_copy.training
     method, train, _ = build_experiment(cfg)
     batch = next(iter(train))
     with torch.no_grad():
@@ -232,7 +198,7 @@ def test_ema_ta_makes_the_labels_and_follows_the_ta(tiny_world, tmp_path):
     x = batch["target"]["image"]
     xw = WindowGrid.for_size(cfg.goodsam.windows, *x.shape[-2:]).extract(x)
     with torch.no_grad():
-        torch.testing.assert_close(captured[0], method.ta_ema(xw))
+        torch.testing.assert_close(captured[0], method.ta_copy(xw))
         assert not torch.allclose(captured[0], method.ta.eval()(xw))
 
 

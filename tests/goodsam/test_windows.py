@@ -156,3 +156,17 @@ def test_window_grid_extracts_crops_and_stitches(vertical):
     for k in (0, len(grid) - 1):  # the seam window included
         torch.testing.assert_close(grid.crop(x[1], k), win[len(grid) + k])
     torch.testing.assert_close(grid.stitch(win), x)
+
+
+def test_stitch_labels_votes_in_overlaps_and_ignores_undecided():
+    from samdistill.goodsam.config import WindowConfig
+    from samdistill.goodsam.windows import WindowGrid
+
+    grid = WindowGrid.for_size(WindowConfig(window=4, stride=2, wrap=True), 1, 8)  # starts 0, 2, 4, 6
+    windows = torch.full((len(grid), 1, 4), 255)
+    windows[0] = torch.tensor([1, 1, 1, 1])  # columns 0-3
+    windows[1] = torch.tensor([2, 2, 255, 255])  # columns 2-5: columns 2, 3 tie 1 vs 2 -> 1 (lowest id)
+    windows[3, 0, 2:] = 3  # columns 0, 1 seen again as class 3: 1 vs 3 -> 1
+    out = grid.stitch_labels(windows, num_classes=4)
+    assert out.shape == (1, 1, 8)
+    assert out[0, 0].tolist() == [1, 1, 1, 1, 255, 255, 255, 255]

@@ -73,6 +73,9 @@ class MKAConfig(StrictModel):
     high_conf_norm: Literal["own", "all"] = "own"
     image_kind: Literal["ce_hard", "kl_soft"] = "ce_hard"
     temperature: float = 1.0
+    # the whole-panorama target: the stitched TA prediction (paper), or the stitched ensemble labels E /
+    # high-confidence labels E_H (columns seen by two windows vote; pixels no window decides are ignored)
+    image_target: Literal["ta", "ensemble", "high_conf"] = "ta"
 
 
 class SegNetConfig(StrictModel):
@@ -144,13 +147,19 @@ class GoodSAMConfig(StrictModel):
     student: SegNetConfig = Field(default_factory=lambda: SegNetConfig(size="b0"))
     ta: SegNetConfig = Field(default_factory=lambda: SegNetConfig(size="mini"),
                              description="teacher assistant; the paper's is SegFormer-B5-like (size: b5)")
-    train_ta: bool = Field(True, description="stage source: train the TA too (false: it is loaded, pretrained)")
+    train_ta: bool = Field(
+        True, description="train the TA: in stage source on labeled images (false: it is loaded, pretrained); in "
+        "stage adapt with ta_update, consistency and the source cross-entropy (false: the TA is frozen - no update, "
+        "always in eval mode, so its BatchNorm statistics do not move either)")
+    label_ta: Optional[Literal["live", "ema", "frozen"]] = Field(
+        None, description="adapt stage: which TA state makes the pseudo-labels (E, E_H) and the whole-image target "
+        "- the paper leaves it open. live: the TA being adapted; ema: an exponential moving average of it (decay "
+        "`ta_ema`, a mean teacher as in DAFormer-style self-training); frozen: the TA as it started (stage 1). "
+        "Always computed without gradient and in eval mode (no dropout, drop path or batch statistics). "
+        "null: ema when ta_ema > 0, else live")
     ta_ema: float = Field(
-        0.0, ge=0, lt=1, description="adapt stage, not in the paper: > 0 makes the pseudo-labels (E, E_H) and the "
-        "whole-image target come from an exponential moving average of the TA with this decay (a mean teacher, "
-        "as in DAFormer-style self-training), so the TA learning its own labels cannot drift them step by step; "
-        "0: the TA itself, as the paper describes. Measured on the street world with a B0 TA (3 seeds): 0.99 gives "
-        "+1.33 +- 0.29 mIoU over source-only, 0 gives -2.84 +- 1.01 (README)")
+        0.0, ge=0, lt=1, description="decay of the EMA TA that makes the labels with label_ta=ema "
+        "(ema <- decay*ema + (1-decay)*ta before each step, starting from the stage-1 TA); 0: no EMA copy")
     windows: WindowConfig = Field(default_factory=WindowConfig)
     fusion: Literal["ctcf", "majority"] = Field(
         "ctcf", description="how SAM masks and TA predictions make the ensemble labels: CTCF (paper) or "
@@ -161,3 +170,20 @@ class GoodSAMConfig(StrictModel):
     mka: MKAConfig = Field(default_factory=MKAConfig)
     weights: LossWeights = Field(default_factory=LossWeights)
     data: GoodSAMDataConfig = Field(default_factory=GoodSAMDataConfig)
+
+    @property
+    def label_source(self) -> str:
+        """The TA state that labels (`label_ta` resolved)."""
+        return self.label_ta or ("ema" if self.ta_ema > 0 else "live")
+
+    @model_validator(mode="after")
+    def _labels_and_frozen_ta(self) -> "GoodSAMConfig":
+        if self.label_ta == "ema" and self.ta_ema == 0:
+            raise ValueError("label_ta=ema needs ta_ema > 0 (the EMA decay, e.g. 0.99)")
+        if self.label_ta in ("live", "frozen") and self.ta_ema > 0:
+            raise ValueError(f"ta_ema={self.ta_ema} is only used with label_ta=ema, not label_ta={self.label_ta}")
+        w = self.weights
+        if self.stage == "adapt" and not self.train_ta and (w.ta_update > 0 or w.consistency > 0):
+            raise ValueError("train_ta=false freezes the TA, but weights.ta_update / weights.consistency only train "
+                             "it: set both to 0")
+        return self

@@ -1,4 +1,4 @@
-"""How good are the pseudo-labels? The TA's own window predictions, the ensemble labels E and the
+"""How good are the pseudo-labels? The labeling TA's own window predictions (`GoodSAM.labeler`, eval mode), the ensemble labels E and the
 high-confidence labels E_H scored against the ground truth of labeled panoramas.
 
 Each window is scored on its own pixels (columns seen by two windows count twice, as the losses
@@ -29,7 +29,7 @@ def pseudo_label_scores(method: Any, batches: Iterable[dict]) -> dict[str, Any]:
         x, masks, label = batch["image"], batch["masks"], batch["label"]
         grid = WindowGrid.for_size(cfg.windows, *x.shape[-2:])
         xw, truth = grid.extract(x), grid.extract(label)
-        logits = method.ta(xw)
+        logits = method.labeler()(xw)
         labels = method.pseudo_labels(logits, masks.flatten(0, 1).bool(), batch["mask_class"].flatten(0, 1),
                                       batch["mask_score"].flatten(0, 1))
         cms["ta"].update(logits.argmax(1), truth)

@@ -2,12 +2,13 @@
 
 stage `source`: cross-entropy of the student (and the TA, `train_ta`) on labeled pinhole images.
 stage `adapt`, one step on a batch of panoramas with SAM's masks of every window:
-  1. the TA predicts every sliding window (`windows.py`);
+  1. the labeling TA (`label_ta`: the live TA, its EMA or its frozen stage-1 copy) predicts every sliding
+     window (`windows.py`), without gradient and in eval mode, as self-training labels are made;
   2. DAR (b): its labels are refined near SAM borders (`dar.refine_with_boundaries`), then fused
      with the masks into ensemble labels E and high-confidence labels E_H (CTCF, or SSA's
      majority vote as the baseline);
   3. MKA: the student's windows learn E and E_H (patch level) and the refined borders (boundary
-     loss), its whole panorama the stitched TA prediction (image level);
+     loss), its whole panorama the stitched TA prediction (image level; or stitched E / E_H, `mka.image_target`);
   4. the TA learns E and E_H, and its overlapping windows are made to agree (DAR (a));
   5. both keep a cross-entropy on labeled source images (`weights.source`, 0 = off).
 Only the student ships; the TA is saved beside it (`ta.safetensors`) for the next stage.
@@ -15,7 +16,8 @@ Only the student ships; the TA is saved beside it (`ta.safetensors`) for the nex
 from __future__ import annotations
 
 import copy
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import torch
 import torch.nn as nn
@@ -55,28 +57,40 @@ class GoodSAM(Method):
         self.num_classes = int(cfg.classes)
         self.student, self._student_args = build_net(cfg.student, self.num_classes)
         self.ta, self._ta_args = build_net(cfg.ta, self.num_classes)
-        if cfg.stage == "source" and not cfg.train_ta:
+        if not cfg.train_ta:
             self.ta.requires_grad_(False)
-        # the TA's slow copy that makes the pseudo-labels (`ta_ema` > 0); saved in checkpoints for resume
-        self.ta_ema = (copy.deepcopy(self.ta).requires_grad_(False).eval()
-                       if cfg.stage == "adapt" and cfg.ta_ema > 0 else None)
+        adapt = cfg.stage == "adapt"
+        # the TA's copy that makes the pseudo-labels (`label_ta` ema or frozen); saved in checkpoints for resume.
+        # A frozen TA (`train_ta` false) labels itself: no copy needed.
+        wants_copy = adapt and (cfg.label_source == "ema" or (cfg.label_source == "frozen" and cfg.train_ta))
+        self.ta_copy = copy.deepcopy(self.ta).requires_grad_(False).eval() if wants_copy else None
         # MKA feature level (optional): 1x1 projections of the student's stages to the TA's widths
         self.feature_proj = (mka.make_projections(self.student.hidden_sizes, self.ta.hidden_sizes)
-                             if cfg.stage == "adapt" and cfg.weights.feature > 0 else None)
+                             if adapt and cfg.weights.feature > 0 else None)
 
     # ------------------------------------------------------------------ training
     def train(self, mode: bool = True) -> "GoodSAM":
         super().train(mode)
-        if getattr(self, "ta_ema", None) is not None:
-            self.ta_ema.eval()  # labels from the deterministic network (no dropout / drop path)
+        if getattr(self, "ta_copy", None) is not None:
+            self.ta_copy.eval()  # labels from the deterministic network (no dropout / drop path)
+        if not self.cfg.train_ta:
+            self.ta.eval()  # a frozen TA keeps its BatchNorm statistics too
         return self
+
+    def labeler(self) -> nn.Module:
+        """The network whose window predictions make E, E_H and the whole-image target."""
+        return self.ta_copy if self.ta_copy is not None else self.ta
+
+    def _ta_trains_on_windows(self) -> bool:
+        w = self.cfg.weights
+        return self.cfg.train_ta and (w.ta_update > 0 or w.consistency > 0)
 
     @torch.no_grad()
     def on_step_start(self, step: int, trainer: Any) -> None:
-        if self.ta_ema is None or step == 0:
+        if self.cfg.label_source != "ema" or step == 0:
             return
         decay = self.cfg.ta_ema
-        for ema, live in zip(self.ta_ema.state_dict().values(), self.ta.state_dict().values()):
+        for ema, live in zip(self.ta_copy.state_dict().values(), self.ta.state_dict().values()):
             if ema.is_floating_point():
                 ema.mul_(decay).add_(live.detach(), alpha=1 - decay)
             else:
@@ -91,7 +105,7 @@ class GoodSAM(Method):
         image, label = source["image"], source["label"]
         loss = F.cross_entropy(self.student(image), label, ignore_index=IGNORE_INDEX)
         logs["source_student"] = float(loss.detach())
-        if self.cfg.stage == "adapt" or self.cfg.train_ta:
+        if self.cfg.train_ta:
             ta = F.cross_entropy(self.ta(image), label, ignore_index=IGNORE_INDEX)
             logs["source_ta"] = float(ta.detach())
             loss = loss + ta
@@ -112,13 +126,13 @@ class GoodSAM(Method):
         if masks.shape[1] != k:
             raise ValueError(f"batch has masks for {masks.shape[1]} windows, the window config gives {k}")
         xw = grid.extract(x)  # (B*K, 3, window_h, window)
-        if self.feature_proj is not None:
-            ta_w, ta_feats = self.ta.forward_with_features(xw)
-            student_w, student_feats = self.student.forward_with_features(xw)
-        else:
-            ta_w, student_w = self.ta(xw), self.student(xw)
-        with torch.no_grad():
-            label_logits = self.ta_ema(xw) if self.ta_ema is not None else ta_w.detach()
+        features = self.feature_proj is not None
+        with torch.no_grad(), _eval_mode(self.labeler()):
+            label_logits, ta_feats = (self.labeler().forward_with_features(xw) if features
+                                      else (self.labeler()(xw), None))
+        # the TA's own training forward, only when a loss trains the TA through it
+        ta_w = self.ta(xw) if self._ta_trains_on_windows() else None
+        student_w, student_feats = self.student.forward_with_features(xw) if features else (self.student(xw), None)
         labels = self.pseudo_labels(label_logits, masks.flatten(0, 1).bool(), *_mask_classes(target))
         logs: dict[str, float] = {"decided": float((labels["high_conf"] != IGNORE_INDEX).float().mean())}
         terms = {
@@ -127,12 +141,11 @@ class GoodSAM(Method):
                                                       high_conf_norm=cfg.mka.high_conf_norm)),
             "boundary": (w.boundary, lambda: D.boundary_loss(student_w, labels["ensemble"], labels["boundary"],
                                                              cfg.dar.boundary_weight, cfg.dar.boundary_background_weight)),
-            "image": (w.image, lambda: mka.image_loss(self.student(x), grid.stitch(label_logits),
-                                                      kind=cfg.mka.image_kind, temperature=cfg.mka.temperature)),
-            "ta_update": (w.ta_update, lambda: mka.ta_loss(ta_w, labels["ensemble"], labels["high_conf"],
+            "image": (w.image, lambda: self._image_loss(self.student(x), grid, label_logits, labels)),
+            "ta_update": (w.ta_update if ta_w is not None else 0.0, lambda: mka.ta_loss(ta_w, labels["ensemble"], labels["high_conf"],
                                                            weight_e=cfg.mka.weight_e, weight_h=cfg.mka.weight_h,
                                                            high_conf_norm=cfg.mka.high_conf_norm)),
-            "consistency": (w.consistency, lambda: D.pairwise_consistency(
+            "consistency": (w.consistency if ta_w is not None else 0.0, lambda: D.pairwise_consistency(
                 ta_w.unflatten(0, (b, k)), grid.overlaps(),
                 kind=cfg.dar.consistency_kind, reduction=cfg.dar.consistency_reduction)),
             "source": (w.source, lambda: self._supervised(batch["source"], logs) if "source" in batch else None),
@@ -148,6 +161,14 @@ class GoodSAM(Method):
             logs[name] = float(value.detach())
             loss = loss + weight * value
         return StepOutput(loss, logs)
+
+    def _image_loss(self, student: torch.Tensor, grid: WindowGrid, label_logits: torch.Tensor,
+                    labels: dict[str, torch.Tensor]) -> torch.Tensor:
+        m = self.cfg.mka
+        if m.image_target == "ta":
+            return mka.image_loss(student, grid.stitch(label_logits), kind=m.image_kind, temperature=m.temperature)
+        target = grid.stitch_labels(labels[m.image_target], self.num_classes)
+        return mka.image_label_loss(student, target)
 
     @torch.no_grad()
     def pseudo_labels(self, ta_logits: torch.Tensor, masks: torch.Tensor, mask_class: torch.Tensor | None = None,
@@ -213,6 +234,17 @@ class GoodSAM(Method):
 
     def extra_artifacts(self) -> dict[str, tuple[nn.Module, str, dict[str, Any]]]:
         return {"ta.safetensors": (self.ta, "segformer", dict(self._ta_args))}
+
+
+@contextmanager
+def _eval_mode(net: nn.Module) -> Iterator[None]:
+    """`net` in eval mode for the block, its earlier mode restored after."""
+    was_training = net.training
+    net.eval()
+    try:
+        yield
+    finally:
+        net.train(was_training)
 
 
 def _mask_classes(target: dict[str, Any]) -> tuple[torch.Tensor | None, torch.Tensor | None]:

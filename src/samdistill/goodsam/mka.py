@@ -11,6 +11,7 @@ Our forms (each knob a named parameter):
   "all" divides the E_H term by E's labelled pixels instead (a CE weighted by the CTCF weight map),
   so few decided masks give a small term. The TA's loss is the same function (`ta_loss`).
 - `image_loss`: "ce_hard" (default, as stated) — CE against the argmax of the stitched TA logits;
+  `image_label_loss` — CE against stitched E or E_H instead (`mka.image_target`, our option);
   "kl_soft" — Hinton's T²·KL(softmax(TA/T) ‖ softmax(S/T)), summed over classes, mean over pixels.
   The TA side is detached in both.
 - `feature_distillation` (optional, our reading of "multi-level"): MSE between a 1x1 projection of
@@ -75,6 +76,14 @@ def image_loss(student_logits: torch.Tensor, ta_logits: torch.Tensor, *,
         log_s = F.log_softmax(student_logits / temperature, 1)
         return temperature ** 2 * (log_t.exp() * (log_t - log_s)).sum(1).mean()
     raise ValueError(f"kind must be 'ce_hard' or 'kl_soft', got {kind!r}")
+
+
+def image_label_loss(student_logits: torch.Tensor, labels: torch.Tensor,
+                     ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
+    """CE of the student's panorama `(B, C, H, W)` against stitched pseudo-labels `(B, H, W)` (E or E_H);
+    0 (with a graph) when no pixel is labeled."""
+    ce, n = _ce_sum_count(student_logits, labels, ignore_index)
+    return ce / n if n else student_logits.sum() * 0.0
 
 
 def make_projections(student_channels: Sequence[int], ta_channels: Sequence[int]) -> nn.ModuleList:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 
 from samdistill.goodsam.config import WindowConfig  # noqa: F401 (re-exported)
 
@@ -232,6 +233,14 @@ class WindowGrid:
         if self.vertical:
             return stitch_2d(window_logits, self.boxes, self.window_hw, self.size_hw, flat)
         return stitch(window_logits, self.starts, self.window_hw[1], self.size_hw[1], flat)
+
+    def stitch_labels(self, window_labels: torch.Tensor, num_classes: int, ignore_index: int = 255) -> torch.Tensor:
+        """Window label maps `(B*K, h, w)` -> panorama labels `(B, H, W)`: where windows overlap, the class
+        most of them give (ties: the lowest id); `ignore_index` where none decides."""
+        votes = F.one_hot(window_labels.long().clamp(0, num_classes), num_classes + 1)[..., :num_classes]
+        votes = self.stitch(votes.movedim(-1, 1).float())  # ignored pixels vote for nothing
+        labels = votes.argmax(1)
+        return torch.where(votes.amax(1) > 0, labels, torch.full_like(labels, ignore_index))
 
     def overlaps(self) -> list:
         if self.vertical:

@@ -44,7 +44,7 @@ PINHOLE_CITIES = {"train": ("alderton", "birchfield", "cedarvale"), "val": ("dun
 PANO_CITIES = ("Elmstead", "Fairhaven")
 IMAGES_PER_CITY = 50
 _DOMAIN_CODE = {"source": 1, "target": 2}
-_SPLIT_CODE = {"train": 1, "val": 2}
+_SPLIT_CODE = {"train": 1, "val": 2, "dev": 3}  # dev: labeled panoramas to choose settings on
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,13 @@ def jobs(cfg: WorldBuildConfig) -> list[Job]:
     return out
 
 
+def dev_jobs(count: int) -> list[Job]:
+    """Labeled dev panoramas: their own scene seeds (split code `dev`), written in DensePASS' labeled
+    layout (`val/`) of a folder of their own, so settings are chosen on them and the test panoramas only report."""
+    return [Job("target", "dev", i, f"pano/leftImg8bit/val/{i}_.png", f"pano/gtFine/val/{i}_labelTrainIds.png")
+            for i in range(count)]
+
+
 def render_job(job: Job, cfg: WorldBuildConfig) -> RenderOutput:
     seed = scene_seed(cfg.seed, job.domain, job.split, job.index)
     look = job.domain if cfg.domain_shift else "source"  # scene statistics and style
@@ -112,28 +119,33 @@ def render_job(job: Job, cfg: WorldBuildConfig) -> RenderOutput:
     return render(scene, camera, draw_style(rng, STYLES[look]))
 
 
-def build_world(out: Path, cfg: WorldBuildConfig, progress: bool = True) -> dict:
-    """Render and write every image of `cfg` under `out` (which should be empty); returns the manifest."""
+def build_world(out: Path, cfg: WorldBuildConfig, progress: bool = True, todo: Optional[list[Job]] = None) -> dict:
+    """Render and write every image of `cfg` (or the jobs `todo`, e.g. `dev_jobs`) under `out` (which
+    should be empty); returns the manifest."""
     from tqdm.auto import tqdm
 
     out = Path(out)
-    todo = jobs(cfg)
+    explicit, todo = todo is not None, jobs(cfg) if todo is None else todo
     counts = np.zeros((2, NUM_CLASSES + 1), np.int64)  # pixels per class, per domain
     index_rows: dict[str, list] = {"pinhole": [], "pano": []}
+    manifest_counts = dict.fromkeys(("pinhole_train", "pinhole_val", "pano_train", "pano_val"), 0)
     for job in tqdm(todo, desc="rendering the street world", unit="img", disable=not progress):
         result = render_job(job, cfg)
+        key = f"{'pinhole' if job.domain == 'source' else 'pano'}_{job.split}"
+        manifest_counts[key] = manifest_counts.get(key, 0) + 1
         write_job(out, job, result)
         counts[_DOMAIN_CODE[job.domain] - 1] += np.bincount(result.label.ravel(), minlength=NUM_CLASSES + 1)[:NUM_CLASSES + 1]
         root, image_rel = job.image.split("/", 1)
         seg, part = masks_paths(image_rel)
         index_rows[root].append((image_rel, seg, part, _to_uint8(result.rgb)))
     for root, rows in index_rows.items():
+        if explicit and not rows:
+            continue
         (out / root).mkdir(parents=True, exist_ok=True)
         write_index(out / root, rows)
     manifest = {
         "name": "street-world", "version": VERSION, "config": asdict(cfg),
-        "counts": {"pinhole_train": cfg.pinhole_train, "pinhole_val": cfg.pinhole_val,
-                   "pano_train": cfg.pano_train, "pano_val": cfg.pano_val},
+        "counts": manifest_counts,
         "class_pixels": {"source": counts[0, :NUM_CLASSES].tolist(), "target": counts[1, :NUM_CLASSES].tolist()},
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")

@@ -21,9 +21,11 @@ import numpy as np
 
 from samdistill.data.cache_dir import build_atomically, default_cache_dir
 
-from samdistill.world.build import VERSION, WorldBuildConfig, build_world, consecutive_ids, jobs, render_job
+from samdistill.world.build import (VERSION, WorldBuildConfig, build_world, consecutive_ids, dev_jobs, jobs,
+                                   render_job)
 
-WORLD_NAMES = {"embedded-street": "pinhole", "embedded-pano": "pano"}
+WORLD_NAMES = {"embedded-street": "pinhole", "embedded-pano": "pano", "embedded-pano-dev": "pano"}
+PANO_DEV = 40  # labeled dev panoramas (`embedded-pano-dev`): settings are chosen on them, never on the test 40
 STREET_TRAIN, STREET_TEST = 120, 20
 
 
@@ -40,9 +42,20 @@ def ensure_world(cache_dir: Optional[str | Path] = None, progress: bool = True) 
     return build_atomically(final, lambda tmp: build_world(tmp, WorldBuildConfig(), progress=progress))
 
 
+def ensure_dev_world(cache_dir: Optional[str | Path] = None, progress: bool = True) -> Path:
+    """`<cache>/street-world-dev/v1`: the labeled dev panoramas (own scene seeds), rendered on first use."""
+    cache = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
+    final = cache / "street-world-dev" / f"v{VERSION}"
+    if (final / "manifest.json").is_file():
+        return final
+    return build_atomically(final, lambda tmp: build_world(tmp, WorldBuildConfig(), progress=progress,
+                                                           todo=dev_jobs(PANO_DEV)))
+
+
 def resolve_world_name(name: str, cache_dir: Optional[str | Path] = None) -> Path:
-    """`embedded-street` / `embedded-pano` -> their folder in the cache (built on first use)."""
-    return ensure_world(cache_dir) / WORLD_NAMES[name]
+    """`embedded-street` / `embedded-pano` / `embedded-pano-dev` -> their folder in the cache (built on first use)."""
+    world = ensure_dev_world(cache_dir) if name == "embedded-pano-dev" else ensure_world(cache_dir)
+    return world / WORLD_NAMES[name]
 
 
 def build_street_benchmark(out: Path, degrade: Callable[[np.ndarray, np.random.Generator], np.ndarray]) -> dict:

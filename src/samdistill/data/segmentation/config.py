@@ -20,7 +20,8 @@ class SegDatasetConfig(StrictModel):
 
     layout: SegLayout = "cityscapes"
     root: str = Field(..., description="dataset root folder, or embedded-street (pinhole, cityscapes layout) / "
-                      "embedded-pano (panoramas, densepass layout): the street world, built on first use")
+                      "embedded-pano (panoramas, densepass layout), embedded-pano-dev (40 labeled dev panoramas of other scenes, to "
+                      "choose settings on): the street world, built on first use")
     cache_dir: Optional[str] = Field(None, description="where the embedded street world is written (default ~/.cache/samdistill)")
     split: Literal["train", "val", "test"] = Field(
         "val", description="cityscapes: train|val|test; densepass: train (unlabeled) or val (= test, labeled)")
