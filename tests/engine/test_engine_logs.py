@@ -81,3 +81,66 @@ def test_cli_ctrl_c_names_the_saved_checkpoint_and_exits_130(tmp_path, monkeypat
     assert "training interrupted" in res.output
     assert f"the last good state (step 3) is saved in {out / 'checkpoints' / 'step_0000003'}" in res.output
     assert "samdistill train --resume" in res.output
+
+
+# ------------------------------------------------------------------ issue 22, items 3 and 8
+
+def test_every_validation_prints_its_scores_in_file_log_mode(tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="samdistill"):
+        _fit(tmp_path, steps=10, val_every=5)
+    shown = [m for m in _messages(caplog) if m.startswith("validation at step")]
+    assert [m.split(":")[0] for m in shown] == ["validation at step 5", "validation at step 10"]
+    history = __import__("json").loads((tmp_path / "val_history.json").read_text())
+    assert f"psnr={history[0]['psnr']:.4g}" in shown[0] and "ssim=" in shown[0] and "images=4" in shown[0]
+
+
+def test_scores_print_segmentation_in_percent():
+    from samdistill.engine.trainer import score_line
+
+    line = score_line({"step": 7, "miou": 0.0925, "pixel_acc": 0.6131, "ta_miou": 0.1, "iou_per_class": [0.1, None],
+                       "psnr": 27.4123, "images": 4})
+    assert line == "miou=9.25%, pixel_acc=61.31%, ta_miou=10.00%, psnr=27.41, images=4"
+
+
+def test_done_line_prints_miou_in_percent(tmp_path, monkeypatch):
+    from samdistill.cli.main import app
+
+    monkeypatch.setattr("samdistill.engine.trainer.Trainer.fit", lambda self, resume=False: {"step": 8, "miou": 0.0925})
+    monkeypatch.setattr("samdistill.build.build_experiment", fake_build_experiment)
+    cfg_file = tmp_path / "exp.yaml"
+    cfg_file.write_text(yaml.safe_dump({"model": {"name": TINY, "args": {"width": 4}}, "train": {"tensorboard": False}}))
+    res = CliRunner().invoke(app, ["train", "-c", str(cfg_file), "-o", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    assert "done: step=8, miou=9.25%" in res.output
+
+
+def test_ctrl_c_hint_is_resume_run_dir_and_that_form_works_without_a_config(tmp_path, monkeypatch):
+    from samdistill.cli.main import app
+
+    def interrupted_at_step_3(cfg):
+        set_seed(cfg.seed)
+        return NoisyPlain(crash_at=3), *loaders()
+
+    monkeypatch.setattr("samdistill.build.build_experiment", interrupted_at_step_3)
+    cfg_file = tmp_path / "exp.yaml"
+    cfg_file.write_text(yaml.safe_dump({"model": {"name": TINY, "args": {"width": 4}},
+                                        "train": {"tensorboard": False, "steps": 8, "save_every": 0}}))
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["train", "--config", str(cfg_file), "--output-dir", str(out)])
+    assert res.exit_code == 130
+    assert f"continue with `samdistill train --resume {out}`" in " ".join(res.output.split())
+
+    monkeypatch.setattr("samdistill.build.build_experiment", fake_build_experiment)
+    AcceleratorState._reset_state(reset_partial_state=True)
+    res = CliRunner().invoke(app, ["train", "--resume", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "resumed from step 3" in res.output and (out / "model.safetensors").is_file()
+
+
+def test_train_without_a_config_says_what_to_give(tmp_path):
+    from samdistill.cli.main import app
+
+    res = CliRunner().invoke(app, ["train"])
+    assert res.exit_code == 2 and "--config" in res.output and "--resume RUN_DIR" in res.output
+    res = CliRunner().invoke(app, ["train", "--resume", str(tmp_path / "nothing")])
+    assert res.exit_code == 2 and "config.yaml not found" in " ".join(res.output.split())

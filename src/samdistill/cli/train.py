@@ -14,9 +14,11 @@ from samdistill.cli.common import OVERRIDES_HELP, console, user_errors
 
 
 def train(
-    config: Path = typer.Option(..., "--config", "-c", help="experiment YAML file (see configs/)"),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="experiment YAML file (see configs/); "
+                                          "not needed with --resume RUN_DIR (the run folder holds its config.yaml)"),
     resume: bool = typer.Option(False, "--resume", help="continue from the newest checkpoint in the output folder "
-                                "(same data order, RNG and optimizer state as an uninterrupted run)"),
+                                "(same data order, RNG and optimizer state as an uninterrupted run): "
+                                "`samdistill train --resume RUN_DIR`, or with -c and the config's output_dir"),
     output_dir: Optional[str] = typer.Option(None, "--output-dir", "-o",
                                              help="where checkpoints, logs and model.safetensors go "
                                              "(overrides output_dir of the config)"),
@@ -33,7 +35,12 @@ def train(
                                         ".pth of NAFNet/BasicSR, Uformer, RCDNet or EfficientDerain for model.name"),
     overrides: Optional[list[str]] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
 ) -> None:
-    """Train a model; writes output_dir/model.safetensors (the shipped network only)."""
+    """Train a model; writes output_dir/model.safetensors (the shipped network only).
+
+    samdistill train -c configs/quickstart/baseline.yaml data.train.root=MY/train data.val.root=MY/test
+
+    samdistill train --resume runs/quickstart-baseline
+    """
     with user_errors():
         from accelerate import PartialState
 
@@ -45,8 +52,9 @@ def train(
 
         configure_logging(PartialState().is_main_process)
         extra = list(overrides or [])
-        if output_dir is not None:
-            extra.append(f"output_dir={output_dir}")
+        config, run_dir = resolve_config_path(config, resume, extra, output_dir)
+        if run_dir is not None:
+            extra.append(f"output_dir={run_dir}")
         cfg = load_config(config, extra)
         if init is not None:
             cfg.model.init = str(init)
@@ -70,9 +78,36 @@ def train(
         state = PartialState()
         state.destroy_process_group()
         if state.is_main_process:
-            summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result.items()
-                                if isinstance(v, (int, float, str)))  # per-class lists stay in val_history.json
-            console.print(f"done: {summary}\nmodel: {Path(cfg.output_dir) / 'model.safetensors'}", highlight=False)
+            from samdistill.engine.trainer import score_line
+
+            console.print(f"done: {score_line(result, skip=())}\nmodel: {Path(cfg.output_dir) / 'model.safetensors'}",
+                          highlight=False)
+
+
+def resolve_config_path(config: Optional[Path], resume: bool, extra: list[str],
+                        output_dir: Optional[str]) -> tuple[Path, Optional[str]]:
+    """(config file, run folder to train in or None). `--resume RUN_DIR`: RUN_DIR arrives as the first
+    positional (overrides are key=value) and its config.yaml, the resolved config the run saved, is
+    the config unless -c names one; -o names the folder otherwise. Removes RUN_DIR from `extra`."""
+    from samdistill.config.loader import ConfigError
+
+    run_dir = output_dir
+    if resume and extra and "=" not in extra[0]:
+        run_dir = extra.pop(0)
+    stray = [item for item in extra if "=" not in item]
+    if stray:
+        raise ConfigError(f"unexpected argument(s) {' '.join(stray)}: overrides are key=value (e.g. train.steps=500); "
+                          "a run folder goes after --resume")
+    if config is not None:
+        return config, run_dir
+    if not resume or run_dir is None:
+        raise ConfigError("train needs --config/-c FILE (an experiment YAML, see configs/), or "
+                          "--resume RUN_DIR to continue a run from the config.yaml in its folder")
+    saved = Path(run_dir) / "config.yaml"
+    if not saved.is_file():
+        raise ConfigError(f"--resume {run_dir}: {saved} not found (not a run folder?); pass the experiment's "
+                          "config with -c, or the folder a run wrote")
+    return saved, run_dir
 
 
 def register(app: typer.Typer) -> None:

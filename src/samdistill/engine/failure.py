@@ -47,4 +47,5 @@ def stop_message(err: BaseException, failure: Failure, good_step: int, checkpoin
     if isinstance(err, FloatingPointError):
         where = f"the last checkpoint before the divergence is {checkpoint}"
     exact = "" if num_processes == 1 else " (from one process's random state: not bit-identical with several)"
-    return f"{head}\n{where}; continue with `samdistill train --resume`{exact}"
+    run_dir = checkpoint.parent.parent  # <run>/checkpoints/step_N: the run folder holds its config.yaml
+    return f"{head}\n{where}; continue with `samdistill train --resume {run_dir}`{exact}"

@@ -39,6 +39,7 @@ from samdistill.engine.checkpoint import (capture_rng_state, latest_checkpoint, 
 from samdistill.engine.failure import describe_failure, stop_message
 from samdistill.engine.method import Method
 from samdistill.engine.optim import apply_lr, build_optimizer
+from samdistill.run_setup import SETUP_FILE, describe_setup
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,25 @@ def progress_line(step: int, total: int, record: dict, started: float, first_ste
     left = int((total - step) / rate) if rate > 0 else 0
     return (f"step {step}/{total} ({100 * step // total}%) loss {record['loss']:.4g} lr {record['lr']:.2e} | "
             f"{rate:.3g} steps/s, {left // 60}m{left % 60:02d}s left")
+
+
+# Segmentation scores are fractions in the histories; people read them in percent (eval-seg, the demo).
+_PERCENT_KEYS = ("miou", "pixel_acc", "mean_class_acc", "mean_dice")
+
+
+def score_line(record: dict, skip: tuple[str, ...] = ("step",)) -> str:
+    """`psnr=27.41, ssim=0.8123, images=4` or `miou=9.25%, pixel_acc=61.30%, ...`: the scalar entries of
+    a validation record or a run's result, segmentation scores in percent (per-class lists stay in
+    val_history.json)."""
+    parts = []
+    for key, value in record.items():
+        if key in skip or isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            continue
+        if isinstance(value, float) and key.lower().endswith(_PERCENT_KEYS):
+            parts.append(f"{key}={100.0 * value:.2f}%")
+        else:
+            parts.append(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}")
+    return ", ".join(parts)
 
 
 def read_history(path: Path, up_to_step: int) -> list[dict]:
@@ -105,6 +125,7 @@ class Trainer:
         self._batch_names: list[str] = []
         self._unreadable_val: set[str] = set()
         self._lines, self._started = False, (time.monotonic(), 0)  # periodic log lines instead of a bar
+        self._bar: tqdm | None = None  # the training bar while one is shown
 
     # ------------------------------------------------------------------ public
     @property
@@ -127,6 +148,7 @@ class Trainer:
             if self.is_main:
                 self.output_dir.mkdir(parents=True, exist_ok=True)
                 save_config(self.cfg, self.output_dir / "config.yaml")
+                self._write_setup()
             if self.tc.tensorboard:
                 self.accelerator.init_trackers("tensorboard")
             if resume:
@@ -153,8 +175,9 @@ class Trainer:
         # A bar only on a terminal; elsewhere (a log file, a batch job) each log point is a line.
         self._lines = self.is_main and self.tc.progress and not sys.stderr.isatty()
         self._started = (time.monotonic(), self.step)
-        bar = tqdm(total=self.tc.steps, initial=self.step, desc="train", dynamic_ncols=True,
+        bar = tqdm(total=self.tc.steps, initial=self.step, desc=self._progress_name(), dynamic_ncols=True,
                    disable=not (self.is_main and self.tc.progress) or self._lines)
+        self._bar = None if bar.disable else bar
         while self.step < self.tc.steps:
             for batch in self._epoch_batches():
                 self._batch_names = [str(n) for n in batch.get("name", [])] if isinstance(batch, dict) else []
@@ -171,6 +194,22 @@ class Trainer:
                 if self.batch_in_epoch:  # loader gave fewer batches than len(): next epoch anyway
                     self.epoch, self.batch_in_epoch = self.epoch + 1, 0
         bar.close()
+        self._bar = None
+
+    def _progress_name(self) -> str:
+        """The bar's / progress lines' label: `train` and the run's name when it has one (a demo's
+        stages are told apart by it)."""
+        name = getattr(self.cfg, "name", None)
+        return f"train {name}" if name and name != "experiment" else "train"
+
+    def _say(self, line: str) -> None:
+        """A line for the user while training: above the bar on a terminal, a log line elsewhere."""
+        if not (self.is_main and self.tc.progress):
+            return
+        if self._bar is not None:
+            self._bar.write(line, file=sys.stderr)
+        else:
+            logger.info(line)
 
     def _epoch_batches(self) -> Iterator[dict]:
         """Batches of the current epoch from the current position; restores RNG after a resume."""
@@ -258,7 +297,9 @@ class Trainer:
         self.accelerator.log({f"train/{k}": v for k, v in record.items() if k != "step"}, step=self.step)
         bar.set_postfix(loss=f"{record['loss']:.4g}", lr=f"{record['lr']:.2e}", refresh=False)
         if self._lines:
-            logger.info(progress_line(self.step, self.tc.steps, record, *self._started))
+            name = self._progress_name()  # a named run (a demo stage) says which one is progressing
+            prefix = f"{name}: " if name != "train" else ""
+            logger.info(prefix + progress_line(self.step, self.tc.steps, record, *self._started))
 
     def _summary(self) -> str:
         """Where and on what this run trains, in one block of lines."""
@@ -273,12 +314,20 @@ class Trainer:
 
         val = count(self.val_loader) if self.val_loader is not None else "none"
         start = f"from step {self.step} " if self.step else ""
+        setup = "".join(f"\n  {line}" for line in describe_setup(self.cfg))
         return (f"training on {acc.device} ({acc.num_processes} process{'es' if acc.num_processes > 1 else ''}, "
                 f"{self.tc.mixed_precision} mixed precision)\n"
                 f"  data: train {count(self.train_loader)}, {len(self.train_loader)} batches per epoch; validation {val}\n"
                 f"  steps: {start}to {self.tc.steps} (validate every {self.tc.val_every or 'end'}, "
                 f"checkpoint every {self.tc.save_every or 'end'})\n"
-                f"  output: {self.output_dir}")
+                f"  output: {self.output_dir}{setup}")
+
+    def _write_setup(self) -> None:
+        """The recipe, mask generator and SGR features this run uses (stand-ins named), kept beside
+        its config: what the start-up summary said, for whoever reads the run folder later."""
+        lines = describe_setup(self.cfg)
+        if lines:
+            (self.output_dir / SETUP_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     # ------------------------------------------------------------------ validation
     @torch.no_grad()
@@ -300,6 +349,7 @@ class Trainer:
                 validator.update(method, batch, self.accelerator)
         method.train(was_training)
         record: dict[str, Any] = {"step": self.step, **validator.compute()}
+        self._say(f"validation at step {self.step}: {score_line(record)}")
         self.val_history.append(record)
         self.accelerator.log({f"val/{k}": v for k, v in record.items()
                               if k != "step" and isinstance(v, (int, float))}, step=self.step)
