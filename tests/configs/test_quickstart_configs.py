@@ -55,3 +55,19 @@ def test_workers_default_to_the_machine(monkeypatch):
     assert num_workers("auto") == 8
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
     assert num_workers("auto") == 0 and num_workers(3) == 3
+
+
+def test_quickstart_sam4ir_uses_the_demo_settings_the_readme_measures():
+    """The config handed to users carries the stand-in settings the demo runs and the README's
+    results table names (SGR at the stand-in lambda_2 with random features, SPD on [0,1] ungated),
+    not the paper's VGG16 settings that cost dB with stand-ins."""
+    from samdistill.cli.demo import STAND_IN_SGR_WEIGHT, STAND_IN_SPD
+    from samdistill.config.loader import apply_overrides, config_from_dict
+
+    cfg = load_config(QUICKSTART / "sam4ir.yaml")
+    s = cfg.sam4ir
+    assert s.sgr.features == "random_conv" and s.sgr.weight == STAND_IN_SGR_WEIGHT
+    demo_spd = config_from_dict(apply_overrides({}, list(STAND_IN_SPD)), "demo").sam4ir.spd
+    assert (s.spd.pixel_scale, s.spd.gate) == (demo_spd.pixel_scale, demo_spd.gate)
+    readme = (QUICKSTART.parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"λ2 = {STAND_IN_SGR_WEIGHT:g}" in readme and "SPD on [0,1]" in readme
