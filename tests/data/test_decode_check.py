@@ -102,3 +102,33 @@ def test_skip_leaves_undecodable_pairs_out_and_reports_each(paired_folder, tmp_p
     assert sum(str(paired_folder / "lq" / "b.png") in line for line in lines) == 1
     assert sum(str(paired_folder / "gt" / "c.jpg") in line for line in lines) == 1
     assert len(list(loader)) == 2  # every remaining item decodes
+
+
+@pytest.fixture
+def one_small_pair(tmp_path, save_image):
+    """lq/ and gt/ with 3 pairs of 32x32 and one of 16x40 (narrower than a 24-pixel crop)."""
+    root = tmp_path / "small_set"
+    for i, (name, size) in enumerate((("a", (32, 32)), ("b", (16, 40)), ("c", (32, 32)), ("d", (32, 32)))):
+        save_image(root / "lq" / f"{name}.png", size=size, seed=i)
+        save_image(root / "gt" / f"{name}.png", size=size, seed=10 + i)
+    return root
+
+
+def test_an_image_smaller_than_the_crop_is_listed_before_training(one_small_pair, tmp_path):
+    """Issue 22, item 4: found by the pre-training check, not at the random step that draws it."""
+    cfg = _cfg(one_small_pair, cache_dir=str(tmp_path / "c"))
+    with pytest.raises(PairingError) as err:
+        build_dataloader(cfg, DataConfig(crop_size=24, batch_size=1), train=True)
+    assert "1 pairing problem(s)" in str(err.value)
+    assert f"{one_small_pair / 'lq' / 'b.png'} is 16x40 (WxH), smaller than the 24x24 training crop" in str(err.value)
+    build_dataloader(cfg, DataConfig(crop_size=24, batch_size=1), train=False)  # validation is not cropped
+
+
+def test_skip_leaves_pairs_smaller_than_the_crop_out_counted_one_line_each(one_small_pair, tmp_path, caplog):
+    cfg = _cfg(one_small_pair, on_bad_pairs="skip", cache_dir=str(tmp_path / "c"))
+    with caplog.at_level(logging.WARNING, logger="samdistill.data.layouts"):
+        loader = build_dataloader(cfg, DataConfig(crop_size=24, batch_size=1, repeat=1), train=True)
+    assert [p.name for p in loader.dataset.pairs] == ["a", "c", "d"]
+    assert "skipping 1 pairing problem(s)" in caplog.text
+    assert sum("smaller than the crop" in line for line in caplog.text.splitlines()) == 1
+    assert len(list(loader)) == 3  # no step can draw the small pair any more

@@ -32,6 +32,8 @@ def check(
     cache_dir: Optional[str] = typer.Option(None, "--cache-dir", help="embedded layout: cache folder (default $SAMDISTILL_CACHE or ~/.cache/samdistill)"),
     quick: bool = typer.Option(False, "--quick", help="read image headers only instead of decoding every image (faster, misses truncated files)"),
     show: int = typer.Option(5, "--show", help="how many pairs to list in the table"),
+    crop_size: int = typer.Option(64, "--crop-size", min=0, help="every pair must hold a training crop this large "
+                                  "(data.crop_size, default 64); 0: no size check (validation sets are not cropped)"),
 ) -> None:
     """Validate the LQ/GT pairing of a dataset and list EVERY problem. Exit code 1 when there are problems."""
     from samdistill.data.config import DatasetConfig
@@ -45,7 +47,7 @@ def check(
         return
     with user_errors():
         pairs = find_pairs(cfg)
-        good, problems = validate_pairs(pairs, cfg, full_decode=not quick)
+        good, problems = validate_pairs(pairs, cfg, full_decode=not quick, crop_size=crop_size or None)
         location = dataset_root(cfg)
     out.print(_summary(cfg.layout, str(location), len(pairs), good, problems, show))
     if problems:

@@ -62,10 +62,11 @@ def find_pairs(cfg: DatasetConfig) -> PairList:
 
 
 def validate_pairs(pairs: list[Pair], cfg: Optional[DatasetConfig] = None, check_images: bool = True,
-                   full_decode: bool = False) -> tuple[list[Pair], list[str]]:
+                   full_decode: bool = False, crop_size: Optional[int] = None) -> tuple[list[Pair], list[str]]:
     """(good pairs, every problem). Problems: unmatched LQ/GT, duplicate names, unreadable files,
-    LQ/GT size mismatch. ``full_decode`` decodes every pixel (catches truncation) instead of
-    reading headers only: in parallel, cached per dataset root (``data.decode_check``)."""
+    LQ/GT size mismatch, and with ``crop_size`` an image smaller than the training crop (found here,
+    not at the random step that draws it). ``full_decode`` decodes every pixel (catches truncation)
+    instead of reading headers only: in parallel, cached per dataset root (``data.decode_check``)."""
     scan_problems = getattr(pairs, "scan_problems", None)
     if scan_problems is None:
         scan_problems = find_pairs(cfg).scan_problems if cfg is not None else []
@@ -76,16 +77,17 @@ def validate_pairs(pairs: list[Pair], cfg: Optional[DatasetConfig] = None, check
         cache = cache_file_for(dataset_root(cfg), cfg.cache_dir) if cfg is not None else None
         sizes.update(decode_check([path for p in pairs for path in (p.lq, p.gt)], cache))
     good, problems = check_items(pairs, lambda p: p.name, lambda p: p.lq,
-                                 (lambda p: _image_problem(p, sizes, full_decode)) if check_images else None)
+                                 (lambda p: _image_problem(p, sizes, full_decode, crop_size)) if check_images else None)
     return good, list(scan_problems) + problems
 
 
-def resolve_pairs(cfg: DatasetConfig, full_decode: bool = False) -> list[Pair]:
-    """Find and validate; raise PairingError on problems unless ``cfg.on_bad_pairs == 'skip'``."""
+def resolve_pairs(cfg: DatasetConfig, full_decode: bool = False, crop_size: Optional[int] = None) -> list[Pair]:
+    """Find and validate (with ``crop_size``: every pair holds a training crop); raise PairingError
+    listing every problem unless ``cfg.on_bad_pairs == 'skip'``, which logs them, one line each."""
     found = find_pairs(cfg)
     if cfg.limit is not None:
         found = PairList(found[: cfg.limit], found.scan_problems)
-    good, problems = validate_pairs(found, cfg, full_decode=full_decode)
+    good, problems = validate_pairs(found, cfg, full_decode=full_decode, crop_size=crop_size)
     root = dataset_root(cfg)
     if problems and cfg.on_bad_pairs == "error":
         raise PairingError(root, problems)
@@ -107,7 +109,7 @@ def dataset_root(cfg: DatasetConfig) -> Path:
 # --- validation helpers ------------------------------------------------------------------------
 
 
-def _image_problem(pair: Pair, sizes: dict, full_decode: bool) -> Optional[str]:
+def _image_problem(pair: Pair, sizes: dict, full_decode: bool, crop_size: Optional[int] = None) -> Optional[str]:
     lq_size = _size(pair.lq, sizes, full_decode)
     gt_size = _size(pair.gt, sizes, full_decode)
     unreadable = [f"unreadable: {s}" for s in (lq_size, gt_size) if isinstance(s, str)]
@@ -119,6 +121,9 @@ def _image_problem(pair: Pair, sizes: dict, full_decode: bool) -> Optional[str]:
     if lq_wh != gt_wh:
         return (f"size mismatch: LQ {pair.lq} is {lq_wh[0]}x{lq_wh[1]} but GT {pair.gt} is "
                 f"{gt_wh[0]}x{gt_wh[1]} (WxH)")
+    if crop_size is not None and min(lq_wh) < crop_size:
+        return (f"smaller than the crop: {pair.lq} is {lq_wh[0]}x{lq_wh[1]} (WxH), smaller than the "
+                f"{crop_size}x{crop_size} training crop (data.crop_size); lower it or remove the pair")
     return None
 
 

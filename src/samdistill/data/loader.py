@@ -47,7 +47,8 @@ def build_dataloader(ds_cfg: DatasetConfig, data_cfg: DataConfig, train: bool,
         limit = min(data_cfg.val_limit, ds_cfg.limit or data_cfg.val_limit)
         ds_cfg = ds_cfg.model_copy(update={"limit": limit})
     workers = num_workers(data_cfg.num_workers)
-    pairs = resolve_pairs(ds_cfg, full_decode=True)  # a damaged file fails (or is skipped) now, not at step N
+    # a damaged file, or (training) an image smaller than the crop, fails (or is skipped) now, not at step N
+    pairs = resolve_pairs(ds_cfg, full_decode=True, crop_size=data_cfg.crop_size if train else None)
     if not train:
         dataset = ValidationPairs(ds_cfg, prior_provider=prior_provider, seed=seed, pairs=pairs)
         return DataLoader(dataset, batch_size=1, shuffle=False, num_workers=workers,
