@@ -1,4 +1,5 @@
-"""Config of the training engine: optimizer, schedule, loss, loop cadence, precision."""
+"""Config of the training engine: optimizer, schedule, loop cadence, precision; `train.loss` is the
+methods' section (`methods/config.py`), re-exported here."""
 from __future__ import annotations
 
 from typing import Literal, Optional
@@ -6,6 +7,9 @@ from typing import Literal, Optional
 from pydantic import Field
 
 from samdistill.config.base import StrictModel
+from samdistill.methods.config import LossConfig
+
+__all__ = ["LossConfig", "OptimizerConfig", "ScheduleConfig", "TrainConfig"]
 
 
 class OptimizerConfig(StrictModel):
@@ -27,16 +31,6 @@ class ScheduleConfig(StrictModel):
     min_lr: float = Field(1e-7, ge=0, description="cosine: final learning rate")
     step_size: int = Field(1000, ge=1, description="step: decay every N steps")
     gamma: float = Field(0.5, gt=0, le=1, description="step: multiply lr by gamma")
-
-
-class LossConfig(StrictModel):
-    name: Literal["l1", "charbonnier", "psnr", "l1_ssim", "mse", "rcdnet_multistage"] = Field(
-        "l1",
-        description="rcdnet_multistage: RCDNet's loss on every stage's background and rain layer "
-        "(needs a backbone with forward_stages)",
-    )
-    charbonnier_eps: float = Field(1e-3, gt=0)
-    ssim_weight: float = Field(0.2, ge=0, description="l1_ssim: L1 - w*SSIM (EfficientDerain uses 0.2)")
 
 
 class TrainConfig(StrictModel):

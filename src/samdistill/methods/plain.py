@@ -6,9 +6,9 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from samdistill.engine.config import LossConfig
-from samdistill.engine.losses import build_reconstruction
 from samdistill.engine.method import Method, StepOutput
+from samdistill.methods.config import LossConfig
+from samdistill.methods.losses import build_reconstruction
 from samdistill.models.registry import create_backbone
 
 

@@ -11,8 +11,8 @@ from typing import Any, Optional
 import torch
 import torch.nn as nn
 
-from samdistill.engine.losses import build_reconstruction
 from samdistill.methods.base import Method, StepOutput
+from samdistill.methods.losses import build_reconstruction
 from samdistill.models.registry import create_backbone, pad_multiple, spf_attach_points
 from samdistill.priors.encodings import encode, encoded_channels
 from samdistill.sam4ir.config import SAM4IRConfig

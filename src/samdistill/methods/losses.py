@@ -1,4 +1,5 @@
-"""Reconstruction losses, `loss(pred, gt) -> scalar`, for (B, C, H, W) images in [0, 1].
+"""Reconstruction losses of the restoration methods, `loss(pred, gt) -> scalar`, for (B, C, H, W)
+images in [0, 1] (`train.loss`).
 
 - l1, mse: mean absolute / squared error.
 - charbonnier: mean sqrt((pred - gt)^2 + eps^2) (the MPRNet form; eps = 1e-3 by default).
@@ -14,8 +15,8 @@ import torch
 import torch.nn.functional as F
 import torch.nn as nn
 
-from samdistill.engine.config import LossConfig
 from samdistill.engine.ssim_map import gaussian_ssim_map
+from samdistill.methods.config import LossConfig
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
