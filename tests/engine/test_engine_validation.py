@@ -3,7 +3,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 
-from samdistill.engine.validation import SegmentationValidator
+from samdistill.methods.validation import SegmentationValidator
 from samdistill.metrics.segmentation import ConfusionMatrix
 
 

@@ -219,7 +219,7 @@ class GoodSAM(Method):
         return {"ta": self.ta(batch["image"])}
 
     def validator(self, eval_cfg: Any):
-        from samdistill.engine.validation import SegmentationValidator
+        from samdistill.methods.validation import SegmentationValidator
 
         return SegmentationValidator(self.num_classes)
 
