@@ -16,7 +16,7 @@ def test_pano_demo_writes_a_consistent_report(tmp_path):
                                         pinhole_size=(32, 64), pano_size=(32, 160)), progress=False)
     out = tmp_path / "report"
     res = CliRunner().invoke(app, [
-        "demo", "pano", "--quick", "--out", str(out), "--segmenter", "world",
+        "demo", "pano", "--quick", "--out", str(out),  # the world's exact masks by default
         f"goodsam.data.source.root={world / 'pinhole'}", f"goodsam.data.target.root={world / 'pano'}",
         f"goodsam.data.val.root={world / 'pano'}", f"priors.world.roots=[{world / 'pano'}]",
         f"priors.cache_dir={tmp_path / 'masks'}", "goodsam.windows.window=32", "goodsam.windows.stride=24",
@@ -34,7 +34,13 @@ def test_pano_demo_writes_a_consistent_report(tmp_path):
             assert 0 <= miou <= 100 and 0 <= acc <= 100, name
     for name in ("report.md", "report.html", "strip.png", "ensemble.png"):
         assert (out / name).stat().st_size > 300, name
-    assert f"{rows['GoodSAM student'][0]:.4f}" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert f"{rows['GoodSAM student'][0]:.4f}" in report
+    # the report leads with the one comparison, and names the masks for what they are
+    first = next(line for line in report.splitlines()[1:] if line.strip())
+    so, gs = rows["source-only student"][0], rows["GoodSAM student"][0]
+    assert first == f"**GoodSAM student {gs:.2f} mIoU vs source-only {so:.2f} ({gs - so:+.2f})**"
+    assert "ideal SAM" in report and "from the checkpoint" not in report
     # the shipped student of both runs has the same size
     from samdistill.engine.artifact import load_model_artifact
 

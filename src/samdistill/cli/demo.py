@@ -25,9 +25,9 @@ def demo(
     vgg_weights: Optional[Path] = typer.Option(
         None, "--vgg-weights", help="torchvision-format vgg16 weights for SGR (default: weight-free stand-in)"
     ),
-    segmenter: str = typer.Option("offline", "--segmenter", help="pano: SAM's stand-in for the masks: offline "
-                                  "(Felzenszwalb), world (the street world's exact masks, an ideal SAM); "
-                                  "--sam-checkpoint for real SAM"),
+    segmenter: str = typer.Option("world", "--segmenter", help="pano: where the masks come from: world (default: "
+                                  "the street world's exact segments, an ideal SAM) or offline (the weight-free "
+                                  "Felzenszwalb stand-in); --sam-checkpoint for real SAM"),
     overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP),
 ) -> None:
     """rain (default): train the tiny network on embedded-rain twice — plain and with SAM4IR — and
@@ -35,7 +35,8 @@ def demo(
     report both on its labeled panoramas.
 
     Everything is offline: the benchmarks are built from photos shipped inside installed packages or
-    rendered, and without a SAM checkpoint the masks come from a classical segmenter (the log says so).
+    rendered. Without a SAM checkpoint, rain takes its masks from a classical segmenter and pano from
+    the street world's exact segments (an ideal SAM); the report says which.
     """
     from samdistill.report.demo import run_demo
 
@@ -81,7 +82,7 @@ def _pano(out: Path, quick: bool, sam_checkpoint: Optional[Path], segmenter: str
         extra = [f"priors.backend={segmenter}"] + extra
     with user_errors():
         summary = run_pano_demo(out, "quick" if quick else "full", extra)
-    console.print(f"\n[bold]embedded-pano[/] ({summary['profile']}, {summary['segmenter']} masks): mIoU %")
+    console.print(f"\n[bold]{summary['headline']}[/] (embedded-pano, {summary['profile']}, {summary['segmenter']} masks)")
     for label, (miou, acc) in summary["rows"].items():
         console.print(f"  {label:<44} mIoU {miou:7.2f}   pixel acc. {acc:6.2f}")
     console.print(f"report: {out / 'report.md'} (also report.html, strip.png, ensemble.png)")

@@ -117,28 +117,40 @@ def write_report(out: Path, cfgs: dict, results: dict, labels: dict, profile: st
     header = ["on the labeled target panoramas", "mIoU (%)", "pixel acc. (%)", "train s"]
     g = cfgs["goodsam"]
     segmenter = g.priors.backend if g.priors.backend != "auto" else ("sam" if g.priors.sam.checkpoint else "offline")
-    summary = {"profile": profile, "segmenter": segmenter, "steps": {k: c.train.steps for k, c in cfgs.items()},
+    summary = {"profile": profile, "segmenter": segmenter, "headline": headline_sentence(pct(so["miou"]), pct(gs["miou"])), "steps": {k: c.train.steps for k, c in cfgs.items()},
                "rows": {r[0]: r[1:3] for r in rows}, "miou_gain": rows[2][1],
                "per_class_iou": {"source_only": so.get("iou_per_class"), "goodsam": gs.get("iou_per_class")}}
     out.mkdir(parents=True, exist_ok=True)
     _pictures(out, cfgs, labels["example"])
     note = (f"Profile `{profile}`: stage 1 {cfgs['stage1'].train.steps} steps, then {g.train.steps} steps for each "
             f"of the source-only and GoodSAM runs, same seed. Student `{g.goodsam.student.size}`, TA "
-            f"`{g.goodsam.ta.size}` (the paper: B0 and a B5-like TA). Masks: {segmenter} segmenter.")
-    if segmenter == "offline":
-        note += (" The offline segmenter is a classical stand-in for SAM: this run checks the pipeline; "
-                 "`--segmenter world` uses the world's exact masks (an ideal SAM).")
-    md = (f"# samdistill demo pano — GoodSAM on the embedded street world\n\n{note}\n\n"
+            f"`{g.goodsam.ta.size}` (the paper: B0 and a B5-like TA). Masks: {MASKS_NOTE.get(segmenter, segmenter)}.")
+    headline = headline_sentence(pct(so["miou"]), pct(gs["miou"]))
+    md = (f"# samdistill demo pano — GoodSAM on the embedded street world\n\n**{headline}**\n\n{note}\n\n"
           f"{markdown_table(header, rows)}\n\n![panorama | source-only | GoodSAM | ground truth](strip.png)\n\n"
           f"![CTCF ensemble labels of one panorama](ensemble.png)\n")
     (out / "report.md").write_text(md, encoding="utf-8")
     page = (f"<html><head><meta charset='utf-8'><title>samdistill demo pano</title></head><body>"
-            f"<h1>GoodSAM on the embedded street world</h1><p>{note}</p>{html_table(header, rows)}"
+            f"<h1>GoodSAM on the embedded street world</h1><p><b>{headline}</b></p><p>{note}</p>"
+            f"{html_table(header, rows)}"
             f"<p>panorama | source-only | GoodSAM | ground truth</p><img src='strip.png'>"
             f"<p>CTCF ensemble labels</p><img src='ensemble.png'></body></html>")
     (out / "report.html").write_text(page, encoding="utf-8")
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return summary
+
+
+MASKS_NOTE = {
+    "world": "an ideal SAM: the street world's exact segments (`--segmenter offline` for the weight-free stand-in)",
+    "offline": "the weight-free offline stand-in for SAM (Felzenszwalb regions, which merge objects); "
+               "`--segmenter world` gives the world's exact segments (an ideal SAM)",
+    "sam": "SAM, from the checkpoint given",
+}
+
+
+def headline_sentence(source_only: float, goodsam: float) -> str:
+    """The report's first line: the one comparison a reader came for (mIoU in %)."""
+    return f"GoodSAM student {goodsam:.2f} mIoU vs source-only {source_only:.2f} ({goodsam - source_only:+.2f})"
 
 
 def _pictures(out: Path, cfgs: dict, example: dict) -> None:
