@@ -28,6 +28,28 @@ PROFILES = {
     "mid": {"student": "tiny", "ta": "mini", "s1": 400, "s2": 150},
     "full": {"student": "b0", "ta": "mini", "s1": 600, "s2": 300},
 }
+# The paper's Table 2 as a ladder on the world: each row adds one component to the row above (applied on
+# top of --set, i.e. of the recipe under test); "majority" is CTCF's baseline at the same place.
+TABLE2 = [
+    ("t2_windows", ["goodsam.fusion=none", "goodsam.refine_boundaries=false", "goodsam.weights.image=0",
+                    "goodsam.weights.boundary=0", "goodsam.weights.consistency=0", "goodsam.weights.feature=0"]),
+    ("t2_consistency", ["goodsam.weights.consistency=0.1"]),
+    ("t2_boundary", ["goodsam.refine_boundaries=true", "goodsam.weights.boundary=0.5"]),
+    ("t2_majority", ["goodsam.fusion=majority"]),
+    ("t2_ctcf", ["goodsam.fusion=ctcf"]),
+    ("t2_image", ["goodsam.weights.image=0.5"]),
+    ("t2_feature", ["goodsam.weights.feature=1.0"]),
+]
+
+
+def table2_variants() -> dict[str, list[str]]:
+    out, acc = {}, []
+    for name, extra in TABLE2:
+        acc = [o for o in acc if o.split("=")[0] not in {e.split("=")[0] for e in extra}] + extra
+        out[name] = list(acc)
+    return out
+
+
 CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "goodsam" / "embedded"
 
 
@@ -83,6 +105,8 @@ def main() -> None:
     ap.add_argument("--variant", nargs="+", action="append", default=[], metavar=("NAME", "KEY=VALUE"),
                     help="an extra adaptation run per segmenter with these overrides, e.g. "
                          "--variant frozen_ta goodsam.weights.ta_update=0 (repeatable)")
+    ap.add_argument("--table2", action="store_true",
+                    help="add the paper's Table 2 rows as a cumulative ladder of variants (TABLE2 above)")
     ap.add_argument("--stage1-steps", type=int, help="override the profile's stage-1 steps")
     ap.add_argument("--continue-steps", type=int, help="override the profile's continuation steps")
     ap.add_argument("--reuse-stage1", action="store_true",
@@ -91,7 +115,7 @@ def main() -> None:
     p = dict(PROFILES[args.profile])
     p["s1"] = args.stage1_steps or p["s1"]
     p["s2"] = args.continue_steps or p["s2"]
-    variants = {"default": []} | {v[0]: v[1:] for v in args.variant}
+    variants = {"default": []} | (table2_variants() if args.table2 else {}) | {v[0]: v[1:] for v in args.variant}
     rows = []
     for seed in args.seeds:
         base = args.out / f"seed{seed}"

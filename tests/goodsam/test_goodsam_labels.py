@@ -115,3 +115,17 @@ def test_image_target_from_stitched_ensemble_labels(tiny_world, tmp_path):
     x = batch["target"]["image"]
     assert captured and captured[0].shape == (x.shape[0], *x.shape[-2:])
     assert torch.isfinite(out.loss) and out.logs["image"] > 0
+
+
+def test_fusion_none_labels_are_the_tas_own_window_labels(tiny_world, tmp_path):
+    """Table 2's windows-only row: no mask fusion, E = the TA's argmax, no high-confidence labels."""
+    from samdistill.goodsam.method import GoodSAM
+
+    cfg = make_cfg(tiny_world, tmp_path, "adapt", fusion="none", refine_boundaries=False)
+    method = GoodSAM(cfg.goodsam)
+    logits = torch.randn(2, 19, 8, 8)
+    masks = torch.zeros(2, 3, 8, 8, dtype=torch.bool)
+    masks[:, 0, :4] = True  # a mask that CTCF or the vote would fill with one class
+    labels = method.pseudo_labels(logits, masks)
+    assert torch.equal(labels["ensemble"], logits.argmax(1))
+    assert (labels["high_conf"] == 255).all()

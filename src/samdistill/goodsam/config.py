@@ -161,9 +161,10 @@ class GoodSAMConfig(StrictModel):
         0.0, ge=0, lt=1, description="decay of the EMA TA that makes the labels with label_ta=ema "
         "(ema <- decay*ema + (1-decay)*ta before each step, starting from the stage-1 TA); 0: no EMA copy")
     windows: WindowConfig = Field(default_factory=WindowConfig)
-    fusion: Literal["ctcf", "majority"] = Field(
+    fusion: Literal["ctcf", "majority", "none"] = Field(
         "ctcf", description="how SAM masks and TA predictions make the ensemble labels: CTCF (paper) or "
-        "Semantic-Segment-Anything's majority vote (baseline; every masked pixel counts as high-confidence)")
+        "Semantic-Segment-Anything's majority vote (baseline; every masked pixel counts as high-confidence); "
+        "none: no mask fusion, E = the TA's (boundary-refined) window labels and no E_H (Table 2's windows-only row)")
     refine_boundaries: bool = Field(True, description="DAR (b): labels near SAM borders take their SAM region's class")
     ctcf: CTCFConfig = Field(default_factory=CTCFConfig)
     dar: DARConfig = Field(default_factory=DARConfig)

@@ -198,6 +198,8 @@ class GoodSAM(Method):
                 fused = C.ctcf(ta_in, m, num_classes=self.num_classes, own_class=own, own_score=score,
                                **cfg.ctcf.model_dump())
                 e, h = fused.labels, fused.high_conf
+            elif cfg.fusion == "none":
+                e, h = lab, torch.full_like(lab, IGNORE_INDEX)
             else:
                 e = C.ssa_majority_vote(lab, m, num_classes=self.num_classes, order=cfg.ctcf.order)
                 covered = m.any(0) if len(m) else torch.zeros_like(e, dtype=torch.bool)
