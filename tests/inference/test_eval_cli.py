@@ -100,7 +100,7 @@ def test_eval_with_a_segmenter_adds_the_downstream_section(experiment: Path, tmp
     assert result.exit_code == 0, result.output
     report = json.loads((out / "metrics.json").read_text())
     assert report["downstream"]["segmenter"] == str(seg) and report["downstream"]["classes"] == 19
-    assert report["dataset"]["label"] == "folders:data/test" and set(report["downstream"]["per_image_confusion"]["gt"]) == {"p0", "p1"}
+    assert report["dataset"]["label"] == "folders:data" and set(report["downstream"]["per_image_confusion"]["gt"]) == {"p0", "p1"}
     # identity restorer: the restored images are the inputs, so they segment identically
     assert report["downstream"]["restored"] == report["downstream"]["input"]
     assert "Downstream segmentation" in result.output

@@ -87,16 +87,17 @@ def evaluate(
             raise ConfigError("--labels is for downstream segmentation: give the segmenter with --segmenter PATH")
         report = evaluate_model(model, dataset, cfg.eval, save_dir=out_dir, fid=fid, lpips=lpips, downstream=downstream,
                                 meta={"dataset": dataset_meta(cfg.data.val), "checkpoint": str(checkpoint)})
-    stdout.print(results_table(report, report_keys(report), f"{checkpoint} on {cfg.data.val.layout}:{cfg.data.val.root or cfg.data.val.name}"))
+    stdout.print(results_table(report, report_keys(report), f"{checkpoint} on {dataset_meta(cfg.data.val)['label']}"))
     for line in fid_lines(report) + downstream_lines(report):
         stdout.print(line, highlight=False, markup=False)
     stdout.print(f"wrote {out_dir / 'metrics.json'}, metrics.md and metrics.csv")
 
 
 def dataset_meta(ds) -> dict:
-    """What `samdistill compare` groups reports by: "layout:name-or-root-folder/split"."""
-    where = ds.name if ds.layout == "embedded" else Path(ds.root).name
-    return {"label": f"{ds.layout}:{where}/{ds.split}", "layout": ds.layout, "root": ds.root, "name": ds.name,
+    """What `samdistill compare` groups reports by (data.config.dataset_label), and the fields it is made of."""
+    from samdistill.data.config import dataset_label
+
+    return {"label": dataset_label(ds), "layout": ds.layout, "root": ds.root, "name": ds.name,
             "split": ds.split}
 
 

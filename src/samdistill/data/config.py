@@ -1,6 +1,7 @@
 """Config of the restoration data: which dataset layout, where, and how it is cropped."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal, Optional, Union
 
 from pydantic import Field, NonNegativeInt, model_validator
@@ -25,7 +26,7 @@ class DatasetConfig(StrictModel):
 
     layout: Layout = "embedded"
     root: Optional[str] = Field(None, description="dataset root folder (not used for layout=embedded)")
-    name: str = Field("embedded-rain", description="embedded benchmark name (layout=embedded)")
+    name: Optional[str] = Field(None, description="embedded benchmark name (layout=embedded; default embedded-rain)")
     split: Literal["train", "test", "val"] = Field(
         "train", description="split for embedded, gopro and raincityscapes (train | val; test reads val) layouts")
     lq_dir: Optional[str] = Field(None, description="folders layout: degraded images, relative to root")
@@ -48,7 +49,33 @@ class DatasetConfig(StrictModel):
             raise ValueError(f"root is required for layout={self.layout!r}")
         if self.layout == "folders" and not (self.lq_dir and self.gt_dir):
             raise ValueError("layout='folders' needs both lq_dir and gt_dir")
+        # Fields another layout reads are cleared, so the resolved config (run/config.yaml) shows what
+        # this layout uses: `data.train.layout=rain200` over a folders config must not keep
+        # `lq_dir: lq`, nor a rain200 set show `name: embedded-rain`.
+        # (object.__setattr__: a validated assignment would run this validator again, forever)
+        object.__setattr__(self, "name", (self.name or "embedded-rain") if self.layout == "embedded" else None)
+        if self.layout != "folders":
+            for key in ("lq_dir", "gt_dir", "pattern"):
+                object.__setattr__(self, key, None)
         return self
+
+
+# Layouts whose files depend on `split` (the others read `root` as the split's folder).
+SPLIT_LAYOUTS = ("embedded", "gopro", "raincityscapes", "restormer")
+_SPLIT_FOLDERS = {"train", "training", "test", "testing", "val", "valid", "validation"}
+
+
+def dataset_label(ds: DatasetConfig) -> str:
+    """What reports and `samdistill compare` call a dataset: `rain200:Rain200L/test`,
+    `embedded:embedded-rain/test`, `folders:my_pairs`. The root's folder name, with its parent when
+    the folder is only a split's name; `/split` only for layouts that read one."""
+    if ds.layout == "embedded":
+        where = str(ds.name)
+    else:
+        root = Path(str(ds.root)).expanduser()
+        where = f"{root.parent.name}/{root.name}" if root.name.lower() in _SPLIT_FOLDERS and root.parent.name else root.name
+    split = f"/{ds.split}" if ds.layout in SPLIT_LAYOUTS else ""
+    return f"{ds.layout}:{where}{split}"
 
 
 class AugmentConfig(StrictModel):
