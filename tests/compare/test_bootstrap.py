@@ -84,3 +84,25 @@ def test_confusion_ci_delta_is_the_dataset_level_difference() -> None:
         assert cis[key].improved == 20
     same = paired_confusion_ci(a, a, resamples=200)
     assert same["mIoU"].low == same["mIoU"].high == 0.0 and same["mIoU"].tied == 20
+
+
+def test_intervals_over_few_images_carry_a_caution(tmp_path):
+    """Issue 22, item 10: fewer than ~10 images -> the comparison says the interval is rough."""
+    from conftest import darken, box_blur, write_pairs
+    from samdistill.compare.bootstrap import FEW_IMAGES, few_images_caution
+    from samdistill.compare.runs import load_runs
+    from samdistill.compare.table import compare_runs, markdown
+    from samdistill.inference.evaluate import evaluate_model
+    from samdistill.metrics.config import EvalConfig
+
+    assert few_images_caution(FEW_IMAGES) is None and "only 4 image(s)" in few_images_caution(4)
+    for count, cautioned in ((4, True), (FEW_IMAGES, False)):
+        root = tmp_path / str(count)
+        pairs = write_pairs(root, count)
+        for label, net in (("A", darken()), ("B", box_blur())):
+            evaluate_model(net, pairs, EvalConfig(), save_dir=root / label / "eval", progress=False,
+                           meta={"dataset": {"label": "toy/test"}})
+        comparison = compare_runs(load_runs([root / "A", root / "B"]), resamples=200)
+        section = comparison["datasets"]["toy/test"]
+        assert ("caution" in section) is cautioned
+        assert ("Caution: only 4 image(s)" in markdown(comparison)) is cautioned

@@ -64,3 +64,28 @@ def test_precompute_command_reports_computed_then_cached(tmp_path):
     assert "3 computed, 0 already cached" in second.output
     third = CliRunner().invoke(_app(), args)
     assert "0 computed, 3 already cached" in third.output
+
+
+def test_show_writes_beside_the_image_not_into_the_working_directory(tmp_path, monkeypatch):
+    """Issue 22, item 10: without --out the overlay goes next to the image."""
+    images, cwd = tmp_path / "photos", tmp_path / "cwd"
+    images.mkdir()
+    cwd.mkdir()
+    image = _png(images)
+    monkeypatch.chdir(cwd)
+    result = CliRunner().invoke(_app(), ["priors", "show", str(image), f"priors.cache_dir={tmp_path / 'cache'}"])
+    assert result.exit_code == 0, result.output
+    assert (images / "scene_masks.png").is_file()
+    assert list(cwd.iterdir()) == []
+
+
+def test_demo_output_folders_are_ignored_by_git():
+    """Both demos' default report folders (cli/demo.py) are in .gitignore."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    ignored = (root / ".gitignore").read_text().split()
+    demo_cli = (root / "src" / "samdistill" / "cli" / "demo.py").read_text()
+    for folder in ("demo_report", "demo_pano_report"):
+        assert folder in demo_cli
+        assert f"{folder}/" in ignored

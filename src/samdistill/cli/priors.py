@@ -50,7 +50,7 @@ def precompute_command(
 def show_command(
     image: Path = typer.Argument(..., help="image to segment (PNG, JPEG, TIFF, ...)"),
     out: Optional[Path] = typer.Option(
-        None, "--out", "-o", help="overlay PNG to write (default: <image name>_masks.png here)"
+        None, "--out", "-o", help="overlay PNG to write (default: <image name>_masks.png beside the image)"
     ),
     config: Optional[Path] = typer.Option(
         None, "--config", "-c", help="experiment YAML whose priors section to use (default: built-in defaults)"
@@ -70,7 +70,8 @@ def show_command(
         pixels = read_image(image)
         provider = PriorProvider(cfg.priors, cache=cache)
         masks = provider.masks_for(pixels)
-        target = out if out is not None else Path(f"{image.stem}_masks.png")
+        # beside the image, never the working directory (that may be a repository or anyone's folder)
+        target = out if out is not None else image.with_name(f"{image.stem}_masks.png")
         save_overlay(target, pixels, masks)
     typer.echo(f"{len(masks)} masks; segmenter: {describe_fingerprint(provider.fingerprint())}")
     typer.echo(f"overlay written to {target}")

@@ -22,6 +22,18 @@ import numpy as np
 # Keep each block of resample counts (resamples x images) near this many cells, whatever N is.
 _BLOCK_CELLS = 4_000_000
 
+# Below this many images a percentile bootstrap interval is too coarse to lean on: with n images
+# there are few distinct resamples, and the interval is known to come out too narrow.
+FEW_IMAGES = 10
+
+
+def few_images_caution(count: int) -> str | None:
+    """A caution to print beside intervals over fewer than FEW_IMAGES images, else None."""
+    if count >= FEW_IMAGES:
+        return None
+    return (f"caution: only {count} image(s); a bootstrap interval over fewer than {FEW_IMAGES} images is rough "
+            "(few distinct resamples, usually too narrow): read it as a hint, not evidence")
+
 
 @dataclass(frozen=True)
 class PairedCI:

@@ -186,6 +186,8 @@ def write_html(out: Path, runs: list[Run], comparison: dict, top: int = 3, metri
         body += _table_html(section)
         body.append(f"<p>Intervals: paired percentile bootstrap over images, {boot['resamples']} resamples, seed "
                     f"{boot['seed']}, {100 * boot['confidence']:g} %; segmentation scores in percent points.</p>")
+        if section.get("caution"):
+            body.append(f'<p class="caution"><strong>{_esc(section["caution"])}</strong></p>')
         rows_a, rows_b = matched_rows(a, b, dataset)
         if not all(metric in r for r in rows_a + rows_b):
             raise DataError(f"dataset {dataset!r}: not every image has a per-image {metric!r}; rank by psnr or ssim")

@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from samdistill.compare.bootstrap import SEG_SCORES, paired_confusion_ci, paired_mean_ci
+from samdistill.compare.bootstrap import SEG_SCORES, few_images_caution, paired_confusion_ci, paired_mean_ci
 from samdistill.compare.runs import Run, common_datasets, matched_rows
 
 
@@ -106,7 +106,11 @@ def compare_runs(runs: list[Run], resamples: int = 10_000, seed: int = 0, confid
             diff = {k: (values[k] - base[k] if values[k] is not None and base[k] is not None else None) for k in base}
             deltas.append({"label": f"{other.label} − {first.label}", "run": other.label, "against": first.label,
                            "values": diff, "ci": _delta_cis(first, other, dataset, resamples, seed, confidence)})
-        out["datasets"][dataset] = {"images": len(first.reports[dataset]["images"]), "rows": rows, "deltas": deltas}
+        images = len(first.reports[dataset]["images"])
+        out["datasets"][dataset] = {"images": images, "rows": rows, "deltas": deltas}
+        caution = few_images_caution(images)
+        if caution and any(d["ci"] for d in deltas):
+            out["datasets"][dataset]["caution"] = caution
     return out
 
 
@@ -161,7 +165,10 @@ def markdown(comparison: dict) -> str:
                 continue
             seg_note = "; segmentation scores in percent points" if any(k in delta["ci"] for k in SEG_SCORES) else ""
             lines += ["", f"{delta['label']}: paired bootstrap {100 * b['confidence']:g} % CI over images "
-                          f"({b['resamples']} resamples, seed {b['seed']}){seg_note}.", "",
+                          f"({b['resamples']} resamples, seed {b['seed']}){seg_note}."]
+            if section.get("caution"):
+                lines += ["", f"**{section['caution'][0].upper()}{section['caution'][1:]}**"]
+            lines += ["",
                       "| metric | Δ | CI | images improved |", "|---|---|---|---|"]
             for m in METRICS:
                 ci = delta["ci"].get(m.key)
