@@ -88,7 +88,14 @@ def test_confusion_ci_delta_is_the_dataset_level_difference() -> None:
 
 def test_intervals_over_few_images_carry_a_caution(tmp_path):
     """Issue 22, item 10: fewer than ~10 images -> the comparison says the interval is rough."""
-    from conftest import darken, box_blur, write_pairs
+    import importlib.util
+    from pathlib import Path
+
+    # this folder's conftest by path: `import conftest` may find another folder's in a combined run
+    spec = importlib.util.spec_from_file_location("compare_conftest", Path(__file__).with_name("conftest.py"))
+    helpers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helpers)
+    darken, box_blur, write_pairs = helpers.darken, helpers.box_blur, helpers.write_pairs
     from samdistill.compare.bootstrap import FEW_IMAGES, few_images_caution
     from samdistill.compare.runs import load_runs
     from samdistill.compare.table import compare_runs, markdown
