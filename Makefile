@@ -1,7 +1,8 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   - create .venv, install pinned torch + samdistill, run the embedded demo
 #   make test   - same set-up, then run the test suite
-# GPU users: TORCH_SPEC="torch==2.5.1" make demo   (or any pin you want; default is the CPU build)
+# Another torch: TORCH_SPEC="torch==2.5.1" make demo (any pip requirement). The default pin is a CUDA build
+# on PyPI and the CPU build only where pip sees a local CPU wheel; CPU-only from PyTorch's index: README, Install.
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
