@@ -31,7 +31,7 @@ def test_summary_periodic_lines_and_resume_message(tmp_path, caplog):
     assert summary[0] == "training on cpu (1 process, no mixed precision)"
     assert summary[1] == "  data: train 12 items, 6 batches per epoch; validation 4 items"
     assert summary[2].startswith("  steps: to 10 ") and summary[3] == f"  output: {tmp_path}"
-    lines = [m for m in messages if m.startswith("step ")]
+    lines = [m.split(": ", 1)[1] for m in messages if m.startswith(f"train {tmp_path.name}: step ")]
     assert [m.split(" (")[0] for m in lines] == ["step 5/10", "step 10/10"]
     assert " loss " in lines[0] and "steps/s" in lines[0]
 
@@ -47,7 +47,7 @@ def test_on_a_terminal_a_bar_replaces_the_lines(tmp_path, caplog, monkeypatch):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     with caplog.at_level(logging.INFO, logger="samdistill"):
         _fit(tmp_path, steps=10)
-    assert not [m for m in _messages(caplog) if m.startswith("step ")]
+    assert not [m for m in _messages(caplog) if "step " in m and "steps/s" in m]
 
 
 def test_cli_train_prints_the_summary_and_progress(tmp_path, monkeypatch):
@@ -144,3 +144,13 @@ def test_train_without_a_config_says_what_to_give(tmp_path):
     assert res.exit_code == 2 and "--config" in res.output and "--resume RUN_DIR" in res.output
     res = CliRunner().invoke(app, ["train", "--resume", str(tmp_path / "nothing")])
     assert res.exit_code == 2 and "config.yaml not found" in " ".join(res.output.split())
+
+
+def test_a_demo_stage_is_named_in_its_progress_lines(tmp_path, caplog):
+    """Issue 22, item 3: without a terminal each log point of a stage is a line with the stage's name
+    (the run folder: baseline, framework, stage1, ...) and what is left."""
+    with caplog.at_level(logging.INFO, logger="samdistill"):
+        _fit(tmp_path / "baseline", steps=10, val_every=5)
+    lines = [m for m in _messages(caplog) if m.startswith("train baseline: step ")]
+    assert [m.split(" (")[0] for m in lines] == ["train baseline: step 5/10", "train baseline: step 10/10"]
+    assert all(m.endswith("s left") for m in lines)

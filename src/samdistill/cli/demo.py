@@ -38,8 +38,10 @@ def demo(
     rendered. Without a SAM checkpoint, rain takes its masks from a classical segmenter and pano from
     the street world's exact segments (an ideal SAM); the report says which.
     """
+    from samdistill.cli.logs import configure_logging
     from samdistill.report.demo import run_demo
 
+    configure_logging()  # the stages' progress lines, validation scores and start-up summaries
     extra = list(overrides or [])
     if "=" in kind:  # `samdistill demo key=value ...`: an override, the default demo
         kind, extra = "rain", [kind] + extra

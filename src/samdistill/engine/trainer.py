@@ -197,10 +197,9 @@ class Trainer:
         self._bar = None
 
     def _progress_name(self) -> str:
-        """The bar's / progress lines' label: `train` and the run's name when it has one (a demo's
-        stages are told apart by it)."""
-        name = getattr(self.cfg, "name", None)
-        return f"train {name}" if name and name != "experiment" else "train"
+        """The bar's / progress lines' label: `train` and the run folder's name (`train baseline`,
+        `train framework`: a demo's stages differ there, not in cfg.name)."""
+        return f"train {self.output_dir.name}" if self.output_dir.name else "train"
 
     def _say(self, line: str) -> None:
         """A line for the user while training: above the bar on a terminal, a log line elsewhere."""
@@ -297,9 +296,7 @@ class Trainer:
         self.accelerator.log({f"train/{k}": v for k, v in record.items() if k != "step"}, step=self.step)
         bar.set_postfix(loss=f"{record['loss']:.4g}", lr=f"{record['lr']:.2e}", refresh=False)
         if self._lines:
-            name = self._progress_name()  # a named run (a demo stage) says which one is progressing
-            prefix = f"{name}: " if name != "train" else ""
-            logger.info(prefix + progress_line(self.step, self.tc.steps, record, *self._started))
+            logger.info(f"{self._progress_name()}: " + progress_line(self.step, self.tc.steps, record, *self._started))
 
     def _summary(self) -> str:
         """Where and on what this run trains, in one block of lines."""

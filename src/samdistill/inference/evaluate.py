@@ -18,9 +18,9 @@ from typing import Any, Callable, Iterable, Optional
 import numpy as np
 import torch
 import torch.nn as nn
-from tqdm import tqdm
 
 from samdistill.core.errors import DataError
+from samdistill.engine.progress import track
 from samdistill.metrics.config import EvalConfig
 from samdistill.metrics.pair_scores import PairScorer
 from samdistill.core.json_safe import json_safe
@@ -97,8 +97,9 @@ def _score_set(scorer: PairScorer, gt: np.ndarray, preds: dict[str, np.ndarray],
 def evaluate_model(model: nn.Module, dataset_or_pairs: Any, eval_cfg: EvalConfig,
                    save_dir: str | Path | None = None, save_images: bool | None = None,
                    progress: bool = True, fid: Any = None, lpips: Any = None, downstream: Any = None,
-                   meta: Optional[dict] = None) -> dict:
+                   meta: Optional[dict] = None, progress_name: str = "eval") -> dict:
     """Restore every pair, score restored and input images against GT; returns the report dict.
+    `progress`: a bar named `progress_name` on a terminal, progress lines elsewhere (engine.progress).
 
     The report: {"count", "y_channel", "crop_border", "tile", "images": [{"name", "psnr", "ssim",
     "input_psnr", "input_ssim", "lq_path", "gt_path"[, "label_path"][, "restored_path"]}...],
@@ -129,8 +130,8 @@ def evaluate_model(model: nn.Module, dataset_or_pairs: Any, eval_cfg: EvalConfig
         collect = {"restored": fid.collector(), "input": fid.collector(), "gt": fid.collector()}
     try:
         samples = _iter_samples(dataset_or_pairs)
-        for name, lq, gt, paths in tqdm(samples, total=len(dataset_or_pairs), desc="eval", unit="img",
-                                        disable=not progress):
+        for name, lq, gt, paths in track(samples, progress_name, total=len(dataset_or_pairs), unit="img",
+                                         enabled=progress):
             restored = restore_image(model, lq, device, eval_cfg.tile, eval_cfg.tile_overlap)
             scores = _score_set(scorer, gt, {"restored": restored, "input": lq}, name)
             row = {"name": name, "psnr": scores["restored"][0], "ssim": scores["restored"][1],

@@ -86,7 +86,8 @@ def train_and_evaluate(label: str, cfg: ExperimentConfig) -> RunResult:
     seconds = _train(cfg)
     model = load_model_artifact(Path(cfg.output_dir) / "model.safetensors")
     test = PairedImageDataset(cfg.data.val)
-    metrics = evaluate_model(model, test, cfg.eval, save_dir=Path(cfg.output_dir) / "test", save_images=True)
+    metrics = evaluate_model(model, test, cfg.eval, save_dir=Path(cfg.output_dir) / "test", save_images=True,
+                             progress_name=f"eval {label}")
     images = [test[i]["lq"].unsqueeze(0) for i in range(len(test))]
     return RunResult(label, Path(cfg.output_dir), metrics, seconds, _time_inference(model, images))
 
