@@ -40,7 +40,7 @@ def median_latency(net: torch.nn.Module, x: torch.Tensor, runs: int, warmup: int
 
 def run(models: list[str], threads: list[int], height: int, width: int, runs: int, warmup: int,
         num_classes: int = 19) -> list[dict]:
-    from samdistill.goodsam.segformer import SegmentationNet
+    from samdistill.models.segformer import SegmentationNet
 
     x = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(0))
     rows, before = [], torch.get_num_threads()

@@ -51,11 +51,6 @@ KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
     ("samdistill.engine.trainer", "samdistill.run_setup"): "describe_setup(cfg) in the start-up summary",
     # The model-file format is parsed in engine/ but rebuilt by models/ (issue 23, item 4).
     ("samdistill.engine.artifact", "samdistill.models.registry"): "load_model_artifact builds the backbone",
-    # SegFormer's architecture and sizes live in goodsam/ (issue 23, item 4).
-    ("samdistill.models.segformer", "samdistill.goodsam.segformer"): "registers GoodSAM's segmenter",
-    ("samdistill.inference.segment", "samdistill.goodsam.segformer"): "SegFormer sizes",
-    ("samdistill.inference.segment_export", "samdistill.goodsam.segformer"): "SegFormer sizes",
-    ("samdistill.inference.segment", "samdistill.goodsam.windows"): "360-degree sliding windows",
     # data/ and world/ import each other: the embedded datasets are built by world/ (issue 23, item 5).
     ("samdistill.data.embedded", "samdistill.world.embedded"): "embedded street datasets built on first use",
     ("samdistill.data.segmentation.layouts", "samdistill.world.embedded"): "embedded street datasets",

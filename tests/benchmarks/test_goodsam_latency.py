@@ -24,7 +24,7 @@ def test_latency_rows_and_student_ratios() -> None:
     rows = bench.run(["tiny", "mini"], [1], height=64, width=128, runs=2, warmup=0)
     assert torch.get_num_threads() == threads_before
     assert [(r["model"], r["threads"]) for r in rows] == [("tiny", 1), ("mini", 1)]
-    from samdistill.goodsam.segformer import SegmentationNet
+    from samdistill.models.segformer import SegmentationNet
 
     params = {n: sum(p.numel() for p in SegmentationNet.build(n, 19).parameters()) for n in ("tiny", "mini")}
     assert rows[0]["vs_student"] == 1.0 and [r["params"] for r in rows] == [params["tiny"], params["mini"]]

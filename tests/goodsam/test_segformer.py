@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from samdistill.engine.artifact import CheckpointError
-from samdistill.goodsam.segformer import (
+from samdistill.models.segformer import (
     IMAGENET_MEAN, IMAGENET_STD, SEGFORMER_SIZES, SegmentationNet, build_segformer, load_segformer, segformer_config,
 )
 
@@ -93,3 +93,11 @@ def test_load_errors_name_the_folder(tmp_path):
     segformer_config("tiny").save_pretrained(tmp_path / "noweights")
     with pytest.raises(CheckpointError, match="noweights"):
         load_segformer(tmp_path / "noweights")
+
+
+def test_goodsam_segformer_re_exports_the_models_network():
+    import samdistill.goodsam.segformer as old
+    import samdistill.models.segformer as new
+
+    for name in old.__all__:
+        assert getattr(old, name) is getattr(new, name), name

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from samdistill.goodsam.windows import (
+from samdistill.data.pano_windows import (
     Overlap, Overlap2D, extract_windows, extract_windows_2d, grid_windows, overlaps, overlaps_2d, stitch,
     stitch_2d, window_columns, window_starts,
 )
@@ -170,3 +170,12 @@ def test_stitch_labels_votes_in_overlaps_and_ignores_undecided():
     out = grid.stitch_labels(windows, num_classes=4)
     assert out.shape == (1, 1, 8)
     assert out[0, 0].tolist() == [1, 1, 1, 1, 255, 255, 255, 255]
+
+
+def test_goodsam_windows_re_exports_the_data_geometry():
+    import samdistill.data.pano_windows as geometry
+    import samdistill.goodsam.windows as old
+
+    for name in ("Overlap", "Overlap2D", "WindowGrid", "extract_windows", "extract_windows_2d", "grid_windows",
+                 "overlaps", "overlaps_2d", "stitch", "stitch_2d", "window_columns", "window_starts"):
+        assert getattr(old, name) is getattr(geometry, name), name

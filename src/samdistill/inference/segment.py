@@ -7,7 +7,7 @@ logits at the input size (ImageNet normalization inside).
 Two inference modes over an equirectangular panorama:
 - whole image (the Trans4PASS protocol): one forward pass of the full panorama;
 - sliding window: full-height windows of `window` columns every `stride` columns, continuing across
-  the 360° seam into column 0 (`wrap`, `goodsam.windows`); the windows' logits are averaged where
+  the 360° seam into column 0 (`wrap`, `data.pano_windows`); the windows' logits are averaged where
   windows overlap, then the class is the argmax.
 
 `segment_paths` writes, for every input image, `<stem>_labelTrainIds.png` (uint8 class ids: the 19
@@ -60,7 +60,7 @@ def load_segmenter(path: Union[str, Path], device: Union[str, torch.device] = "c
     path = Path(path)
     task = checkpoint_task(path)
     if path.is_dir():
-        from samdistill.goodsam.segformer import SegmentationNet
+        from samdistill.models.segformer import SegmentationNet
 
         net = SegmentationNet.from_pretrained(path)
     elif task != "segmentation":
@@ -121,7 +121,7 @@ def segment_logits(net: nn.Module, images: torch.Tensor, sliding: Sliding = None
     last window is aligned to the right edge. The windows' logits are averaged where they overlap.
     Forward passes take at most `batch_size` images (or windows) at a time.
     """
-    from samdistill.goodsam.windows import extract_windows, stitch, window_starts
+    from samdistill.data.pano_windows import extract_windows, stitch, window_starts
 
     if images.ndim != 4 or images.shape[1] != 3:
         raise ValueError(f"expected images (B, 3, H, W), got shape {tuple(images.shape)}")

@@ -83,7 +83,7 @@ def export_segmenter_hf(net: nn.Module, out_dir: Union[str, Path], size: tuple[i
     """
     from transformers import SegformerForSemanticSegmentation
 
-    from samdistill.goodsam.segformer import SegmentationNet
+    from samdistill.models.segformer import SegmentationNet
 
     if not isinstance(net, SegmentationNet):
         raise CheckpointError(f"only SegFormer networks export to a Hugging Face directory, not {type(net).__name__}")

@@ -76,7 +76,7 @@ def _pseudo_labels(cfg: ExperimentConfig) -> dict:
     from samdistill.goodsam.data import PanoramaWindows
     from samdistill.goodsam.evaluate import pseudo_label_scores
     from samdistill.goodsam.method import GoodSAM
-    from samdistill.goodsam.windows import WindowGrid
+    from samdistill.data.pano_windows import WindowGrid
     from samdistill.priors.provider import PriorProvider
 
     g = cfg.goodsam
@@ -154,23 +154,27 @@ def headline_sentence(source_only: float, goodsam: float) -> str:
 
 
 def _pictures(out: Path, cfgs: dict, example: dict) -> None:
-    from PIL import Image
 
     from samdistill.data.segmentation.dataset import SegmentationDataset
-    from samdistill.data.segmentation.labels import colorize
+    from samdistill.data.segmentation.labels import CLASS_NAMES, CS13_NAMES, colorize, palette
     from samdistill.engine.artifact import load_model_artifact
-    from samdistill.report.figures import save_strip
+    from samdistill.report.figures import class_legend, save_labeled_rows
 
     g = cfgs["goodsam"].goodsam
     val = SegmentationDataset(g.data.val.model_copy(update={"classes": g.classes}))
     nets = [load_model_artifact(Path(cfgs[k].output_dir) / "model.safetensors") for k in ("source_only", "goodsam")]
-    rows = []
+    names = CS13_NAMES if g.classes == 13 else CLASS_NAMES
+    rows, row_labels, maps = [], [], []
     with torch.no_grad():
         for i in range(min(3, len(val))):
             item = val[i]
-            preds = [colorize(net(item["image"][None]).argmax(1)[0].numpy()) / 255.0 for net in nets]
-            rows.append([item["image"].permute(1, 2, 0).numpy(), *preds, colorize(item["label"].numpy()) / 255.0])
-    save_strip(out / "strip.png", [[r] for row in rows for r in row], ["panorama / source-only / GoodSAM / truth"])
-    pic = np.concatenate([(example["image"].permute(1, 2, 0).numpy() * 255).astype(np.uint8),
-                          colorize(example["ensemble"].numpy()), colorize(example["label"].numpy())], axis=0)
-    Image.fromarray(pic).save(out / "ensemble.png")
+            ids = [net(item["image"][None]).argmax(1)[0].numpy() for net in nets] + [item["label"].numpy()]
+            maps += ids
+            rows += [item["image"].permute(1, 2, 0).numpy(), *(colorize(m) / 255.0 for m in ids)]
+            row_labels += [f"panorama {i + 1}", "source-only", "GoodSAM", "truth"]
+    # every picture of label maps names its rows and says what each color is
+    save_labeled_rows(out / "strip.png", rows, row_labels, class_legend(maps, names, palette()))
+    ensemble = [example["ensemble"].numpy(), example["label"].numpy()]
+    save_labeled_rows(out / "ensemble.png",
+                      [(example["image"].permute(1, 2, 0).numpy() * 255).astype(np.uint8), *map(colorize, ensemble)],
+                      ["panorama", "ensemble pseudo-labels", "truth"], class_legend(ensemble, names, palette()))
