@@ -76,3 +76,49 @@ def save_curves(path: str | Path, runs: dict[str, dict[str, list]], title: str =
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def class_legend(label_maps: Sequence[np.ndarray], class_names: Sequence[str],
+                 colors: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """(name, uint8 RGB) of every class id present in `label_maps`, in id order; ids without a name
+    (255 = ignore) are left out. `colors` is the lookup the maps were colorized with."""
+    present = sorted({int(i) for m in label_maps for i in np.unique(np.asarray(m))})
+    return [(class_names[i], np.asarray(colors[i], np.uint8)) for i in present if i < len(class_names)]
+
+
+def save_labeled_rows(path: str | Path, rows: Sequence[np.ndarray], row_labels: Sequence[str],
+                      legend: Sequence[tuple[str, np.ndarray]] = (), gap: int = 4, margin: int = 150) -> Path:
+    """Images stacked top to bottom, each row named on its left, and a color key of the classes
+    below (what each color of a label map means): a segmentation picture readable on its own."""
+    if len(rows) != len(row_labels):
+        raise ValueError(f"{len(rows)} rows but {len(row_labels)} row labels")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    strip = image_strip([[np.asarray(r, np.float32) / (255.0 if np.asarray(r).dtype == np.uint8 else 1.0)]
+                         for r in rows], gap)
+    row_h = (strip.shape[0] + gap) / len(rows)
+    per_line = max(1, (strip.shape[1] + margin) // 130)  # legend entries per line, ~130 px each
+    legend_h = 18 * -(-len(legend) // per_line) + (8 if legend else 0)
+    width, height, dpi = strip.shape[1] + margin, strip.shape[0] + legend_h, 100
+    fig = plt.figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    ax = fig.add_axes([margin / width, legend_h / height, strip.shape[1] / width, strip.shape[0] / height])
+    ax.imshow(strip, interpolation="nearest")
+    ax.axis("off")
+    for i, label in enumerate(row_labels):
+        y = 1 - (i + 0.5) * row_h / height  # rows fill the figure from the top
+        fig.text(6 / width, y, label, ha="left", va="center", fontsize=9)
+    for k, (name, color) in enumerate(legend):
+        x = (6 + (k % per_line) * 130) / width
+        y = (legend_h - 14 - 18 * (k // per_line)) / height
+        fig.patches.append(Rectangle((x, y), 12 / width, 12 / height, transform=fig.transFigure,
+                                     facecolor=np.asarray(color) / 255.0, edgecolor="black", linewidth=0.5))
+        fig.text(x + 16 / width, y + 6 / height, name, ha="left", va="center", fontsize=8)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
