@@ -39,7 +39,7 @@ def train(
 
     samdistill train -c configs/quickstart/baseline.yaml data.train.root=MY/train data.val.root=MY/test
 
-    samdistill train --resume runs/quickstart-baseline
+    samdistill train --resume runs/quickstart/baseline
     """
     with user_errors():
         from accelerate import PartialState
