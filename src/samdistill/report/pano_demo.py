@@ -84,12 +84,14 @@ def _pseudo_labels(cfg: ExperimentConfig) -> dict:
     val = PanoramaWindows(g.data.val.model_copy(update={"classes": g.classes}), g.windows,
                           PriorProvider(cfg.priors), g.data.num_masks,
                           masks_per_window=masks_per_window(cfg))
-    scores = pseudo_label_scores(method, DataLoader(val, batch_size=1))
+    from samdistill.engine.progress import track
+
+    scores = pseudo_label_scores(method, track(DataLoader(val, batch_size=1), "score pseudo-labels", unit="img"))
     item = val[0]
     x = item["image"][None]
     grid = WindowGrid.for_size(g.windows, *x.shape[-2:])
     with torch.no_grad():
-        logits = method.ta(grid.extract(x))
+        logits = method.eval().labeler()(grid.extract(x))  # labels as training makes them: eval mode
         e = method.pseudo_labels(logits, item["masks"].bool(), item["mask_class"], item["mask_score"])["ensemble"]
     onehot = torch.nn.functional.one_hot(e.clamp(max=method.num_classes - 1), method.num_classes).permute(0, 3, 1, 2)
     votes = grid.stitch(onehot.float())  # windows vote per pixel
