@@ -97,8 +97,10 @@ def plan_command(
         if not s4.enabled or not (s4.spf.enabled and s4.spf_prior == "masks" or s4.sgr.enabled):
             typer.echo("this run uses no masks (sam4ir disabled, or neither SPF with masks nor SGR): nothing to segment")
             return
-        sets = [cfg.data.train] + ([cfg.data.val.model_copy(update={"limit": cfg.data.val_limit or cfg.data.val.limit})]
-                                   if cfg.data.val is not None else [])
+        sets = [cfg.data.train]
+        if cfg.data.val is not None:  # validation is cut to data.val_limit as build_dataloader cuts it
+            limits = [n for n in (cfg.data.val_limit, cfg.data.val.limit) if n is not None]
+            sets.append(cfg.data.val.model_copy(update={"limit": min(limits) if limits else None}))
         pairs = distinct_pairs([resolve_pairs(ds) for ds in sets])
         if s4.prior_source == "restored":
             plan = plan_restored_priors(s4, cfg.train.steps, len(pairs))
