@@ -33,7 +33,7 @@ def convert(
     PyTorch files are read with torch.load(weights_only=True) only: a file that needs code to be unpickled is refused. The authors' key names are mapped to ours and every tensor's shape is checked. The result works with restore, eval, export and train --init.
     """
     with user_errors():
-        from samdistill.engine.artifact import CheckpointError, load_model_artifact, save_model_artifact
+        from samdistill.models.artifact import CheckpointError, load_model_artifact, save_model_artifact
         from samdistill.models.pretrained import load_pretrained
 
         if output.suffix != ".safetensors":

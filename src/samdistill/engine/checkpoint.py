@@ -34,6 +34,8 @@ from samdistill.core.safetensors_io import read_safetensors, state_mismatches
 
 FORMAT = "samdistill-checkpoint/1"
 CHECKPOINTS = "checkpoints"
+METHOD_FILE = "method.safetensors"  # in each step_N folder: the method's state dict
+STATE_FILE = "state.json"  # in each step_N folder, written last: a folder with it is complete
 _STEP_DIR = re.compile(r"^step_(\d+)$")
 _TMP_PREFIX = ".tmp-"
 
@@ -150,7 +152,7 @@ def list_checkpoints(output_dir: str | Path) -> list[tuple[int, Path]]:
     found = []
     for child in root.iterdir():
         match = _STEP_DIR.match(child.name)
-        if match and child.is_dir() and (child / "state.json").is_file():
+        if match and child.is_dir() and (child / STATE_FILE).is_file():
             found.append((int(match.group(1)), child))
     return sorted(found)
 
@@ -192,11 +194,11 @@ def save_checkpoint(output_dir: str | Path, step: int, method_state: dict[str, t
     opt_tensors: dict[str, torch.Tensor] = {}
     opt_structure = flatten_tensors(optimizer_state, "optimizer", opt_tensors)
     rng_json, rng_tensors = _split_rng(rng_states)
-    save_file(method_state, str(tmp / "method.safetensors"))
+    save_file(method_state, str(tmp / METHOD_FILE))
     save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
     save_file(rng_tensors, str(tmp / "rng.safetensors"))
     meta = {"format": FORMAT, **(extra or {}), "step": step, "optimizer": opt_structure, "rng": rng_json}
-    (tmp / "state.json").write_text(json.dumps(meta), encoding="utf-8")  # written last
+    (tmp / STATE_FILE).write_text(json.dumps(meta), encoding="utf-8")  # written last
     respect_umask(tmp, directory=True)
     _fsync_tree(tmp)
     if final.exists():  # saving the same step again (e.g. after a failure right after a resume)
@@ -218,7 +220,7 @@ def _remove(folder: Path) -> None:
 # ------------------------------------------------------------------ load
 
 def _read_meta(path: Path) -> dict[str, Any]:
-    state_file = path / "state.json"
+    state_file = path / STATE_FILE
     if not state_file.is_file():
         raise CheckpointError(f"{state_file}: not found (is {path} a checkpoint folder?)")
     try:
@@ -234,7 +236,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read a checkpoint folder; any missing, truncated or inconsistent file -> CheckpointError."""
     path = Path(path)
     meta = _read_meta(path)
-    method_state, _ = read_safetensors(path / "method.safetensors")
+    method_state, _ = read_safetensors(path / METHOD_FILE)
     opt_file = path / "optimizer.safetensors"
     opt_tensors, _ = read_safetensors(opt_file)
     rng_file = path / "rng.safetensors"

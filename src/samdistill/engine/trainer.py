@@ -32,8 +32,8 @@ from samdistill.config.loader import save_config
 from samdistill.core.atomic import atomic_write_text
 from samdistill.core.errors import ConfigError
 from samdistill.core.json_safe import json_safe
-from samdistill.engine.artifact import save_model_artifact
-from samdistill.engine.checkpoint import (capture_rng_state, latest_checkpoint, load_checkpoint,
+from samdistill.core.model_file import MODEL_FILE, save_model_file
+from samdistill.engine.checkpoint import (METHOD_FILE, capture_rng_state, latest_checkpoint, load_checkpoint,
                                           load_method_state, load_optimizer_state,
                                           method_state_for_checkpoint, restore_rng_state, save_checkpoint)
 from samdistill.engine.failure import describe_failure, stop_message
@@ -415,7 +415,7 @@ class Trainer:
                 logger.warning("%s: no checkpoint to resume from; training from scratch", self.output_dir)
             return
         ckpt = load_checkpoint(path)
-        load_method_state(self.method, ckpt.method_state, path / "method.safetensors", self.method.frozen_prefixes())
+        load_method_state(self.method, ckpt.method_state, path / METHOD_FILE, self.method.frozen_prefixes())
         load_optimizer_state(self.optimizer, ckpt.optimizer_state, path / "optimizer.safetensors")
         meta = ckpt.meta
         self.step, self.epoch, self.batch_in_epoch = ckpt.step, int(meta["epoch"]), int(meta["batch_in_epoch"])
@@ -451,10 +451,12 @@ class Trainer:
             self.save()
         if self.is_main:
             method = self.method
-            save_model_artifact(method.shipped_model(), *method.shipped_spec(), self.output_dir / "model.safetensors",
-                                extra={"step": str(self.step), "config_hash": config_hash(self.cfg)})
+            # the model file (core/model_file.py): a state dict and a spec; models/artifact.py loads it
+            save_model_file(method.shipped_model().state_dict(), *method.shipped_spec(), self.output_dir / MODEL_FILE,
+                            extra={"step": str(self.step), "config_hash": config_hash(self.cfg)})
             for file_name, (network, name, args) in method.extra_artifacts().items():
-                save_model_artifact(network, name, args, self.output_dir / file_name, extra={"step": str(self.step)})
+                save_model_file(network.state_dict(), name, args, self.output_dir / file_name,
+                                extra={"step": str(self.step)})
             self._write_histories()
         self.accelerator.wait_for_everyone()
         # Not end_training(): it also destroys the process group, and a program may train again

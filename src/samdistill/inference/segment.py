@@ -31,7 +31,7 @@ from tqdm import tqdm
 from samdistill.core.errors import DataError, ImageReadError
 from samdistill.data.segmentation import labels as cs
 from samdistill.core.errors import CheckpointError
-from samdistill.models.pretrained import checkpoint_task  # re-exported: the CLI imports it from here
+from samdistill.models.artifact import checkpoint_task  # re-exported: the CLI imports it from here
 
 Sliding = Optional[tuple[int, int]]  # (window, stride) in pixels, or None for whole-image inference
 
@@ -55,7 +55,7 @@ def load_segmenter(path: Union[str, Path], device: Union[str, torch.device] = "c
     Raises CheckpointError for a missing/corrupt file, a folder that is not a SegFormer, or an
     artifact of another task (e.g. a restoration network).
     """
-    from samdistill.engine.artifact import load_model_artifact
+    from samdistill.models.artifact import load_model_artifact
 
     path = Path(path)
     task = checkpoint_task(path)

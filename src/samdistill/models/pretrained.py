@@ -24,19 +24,22 @@ from __future__ import annotations
 import json
 import pickle
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
 import torch
 import torch.nn as nn
 
-from samdistill.engine.artifact import FORMAT as ARTIFACT_FORMAT
 from samdistill.core.errors import CheckpointError
-from samdistill.core.safetensors_io import read_safetensors, read_safetensors_metadata
+from samdistill.core.safetensors_io import read_safetensors
+# A run's files and the model file are models/artifact.py's; these names are re-exported from here.
+from samdistill.models.artifact import (  # noqa: F401
+    IR1_PREFIX, RawWeights, checkpoint_task, is_model_artifact, is_restoration_input, load_model_artifact,
+    read_run_weights, read_saved_weights,
+)
 from samdistill.models.foreign_keys import KeyLayout, guess_backbone, layout_for
 
-IR1_PREFIX = "ir1."  # the shipped network's attribute in PlainRestoration and SAM4IRMethod
 # Top-level keys under which training code stores the weights, in the order they are preferred:
 # BasicSR/NAFNet save `params` (and `params_ema`, the averaged weights they evaluate, when EMA is on);
 # Uformer saves {"epoch", "state_dict", "optimizer"}.
@@ -45,18 +48,6 @@ _DATAPARALLEL = "module."
 _LISTED = 12  # keys named per kind of problem
 _LISTED_SHAPES = 6
 _GUESS_ARCH = {"nafnet": "NAFNet", "uformer": "Uformer", "rcdnet": "RCDNet", "efficientderain": "EfficientDerain"}
-
-
-@dataclass
-class RawWeights:
-    """A file's tensors (IR1 already extracted from a method state) and what the file says of them."""
-
-    path: Path
-    state: dict[str, Any]
-    kind: str  # human words: "samdistill model artifact", "PyTorch file (params_ema)", ...
-    backbone: Optional[str] = None
-    args: Optional[dict[str, Any]] = None
-    notes: list[str] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------ reading files
@@ -70,42 +61,6 @@ def _sniff(path: Path) -> str:
     if len(head) == 9 and head[8:9] == b"{":
         return "safetensors"
     return "unknown"
-
-
-def _run_config_model(run_dir: Path) -> tuple[Optional[str], Optional[dict]]:
-    """model.name / model.args from a run folder's config.yaml (None when absent or unreadable)."""
-    import yaml
-
-    cfg_file = run_dir / "config.yaml"
-    if not cfg_file.is_file():
-        return None, None
-    try:
-        cfg = yaml.safe_load(cfg_file.read_text(encoding="utf-8")) or {}
-        model = cfg.get("model") or {}
-    except (yaml.YAMLError, OSError, AttributeError):
-        return None, None
-    if cfg.get("task", "restoration") != "restoration" or not isinstance(model.get("name"), str):
-        return None, None
-    return model["name"], dict(model.get("args") or {})
-
-
-def _extract_ir1(state: dict[str, Any], path: Path) -> dict[str, Any]:
-    ir1 = {k[len(IR1_PREFIX):]: v for k, v in state.items() if k.startswith(IR1_PREFIX)}
-    if not ir1:
-        prefixes = sorted({k.split(".", 1)[0] for k in state})
-        raise CheckpointError(f"{path}: a training method state without IR1 weights (no keys under "
-                              f"{IR1_PREFIX!r}; top-level modules: {prefixes[:10]}); is it a restoration run?")
-    return ir1
-
-
-def _read_method_file(method_file: Path, kind: str, state: Optional[dict] = None) -> RawWeights:
-    if state is None:
-        state, _ = read_safetensors(method_file)
-    name, args = _run_config_model(method_file.parent.parent.parent)  # run/checkpoints/step_N/method.safetensors
-    raw = RawWeights(method_file, _extract_ir1(state, method_file), kind, name, args)
-    if name:
-        raw.notes.append(f"backbone {name} from {method_file.parent.parent.parent / 'config.yaml'}")
-    return raw
 
 
 def _torch_load(path: Path) -> Any:
@@ -160,19 +115,7 @@ def read_weights(path: str | Path, param_key: Optional[str] = None) -> RawWeight
     """Read any accepted input into a flat state dict (not yet matched to a network)."""
     path = Path(path)
     if path.is_dir():
-        if (path / "method.safetensors").is_file():
-            return _read_method_file(path / "method.safetensors", "training checkpoint (IR1)")
-        if (path / "model.safetensors").is_file():
-            return read_weights(path / "model.safetensors")
-        from samdistill.engine.checkpoint import latest_checkpoint
-
-        newest = latest_checkpoint(path)
-        if newest is not None:
-            raw = _read_method_file(newest / "method.safetensors", "training checkpoint (IR1)")
-            raw.notes.append(f"newest checkpoint {newest.name} (no model.safetensors in {path})")
-            return raw
-        raise CheckpointError(f"{path}: a folder, but not a training checkpoint (no method.safetensors) nor a run "
-                              "folder (no model.safetensors or checkpoints/step_*)")
+        return read_run_weights(path, read_weights)
     if not path.is_file():
         raise CheckpointError(f"{path}: weights file not found")
     kind = _sniff(path)
@@ -180,15 +123,9 @@ def read_weights(path: str | Path, param_key: Optional[str] = None) -> RawWeight
         kind = "safetensors" if path.suffix == ".safetensors" else "torch"
     if kind == "safetensors":
         state, meta = read_safetensors(path)
-        if meta.get("format") == ARTIFACT_FORMAT and "backbone" in meta:
-            try:
-                args = json.loads(meta.get("backbone_args", "{}"))
-            except json.JSONDecodeError as err:
-                raise CheckpointError(f"{path}: corrupt backbone_args metadata: {err}") from None
-            return RawWeights(path, state, "samdistill model artifact", meta["backbone"], args)
-        if any(k.startswith(IR1_PREFIX) for k in state) or path.name == "method.safetensors" \
-                or (path.parent / "state.json").is_file():
-            return _read_method_file(path, "training checkpoint's method state (IR1)", state)
+        ours = read_saved_weights(path, state, meta)  # a model file or a training checkpoint's method state
+        if ours is not None:
+            return ours
         state, stripped = _strip_dataparallel(state)
         raw = RawWeights(path, state, "safetensors state dict")
         if stripped:
@@ -380,71 +317,7 @@ def load_restoration_model(path: str | Path, backbone: Optional[str] = None, arg
                            map_location: str = "cpu", param_key: Optional[str] = None) -> nn.Module:
     """What `restore`, `eval` and `export` run: a samdistill artifact as before, or any other accepted
     input (with --backbone/--args when the file does not say)."""
-    from samdistill.engine.artifact import load_model_artifact
-
     path = Path(path)
-    if backbone is None and args is None and path.is_file() and _is_artifact(path):
+    if backbone is None and args is None and path.is_file() and is_model_artifact(path):
         return load_model_artifact(path, map_location=map_location)
     return load_pretrained(path, backbone, args, param_key).model.to(map_location).eval()
-
-
-def _is_artifact(path: Path) -> bool:
-    from safetensors import SafetensorError
-    from safetensors.torch import safe_open
-
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = dict(f.metadata() or {})
-    except (SafetensorError, OSError, ValueError, RuntimeError):
-        return False
-    return meta.get("format") == ARTIFACT_FORMAT and "backbone" in meta
-
-
-def is_restoration_input(path: str | Path) -> bool:
-    """True for inputs only a restoration network comes from: a training checkpoint (folder or method
-    file), a run folder, a PyTorch file or a safetensors file that is not a samdistill artifact.
-    A samdistill artifact or a Hugging Face folder: False (their task is read from them)."""
-    path = Path(path)
-    if path.is_dir():
-        if (path / "method.safetensors").is_file() or (path / "state.json").is_file():
-            return True
-        if (path / "config.json").is_file():
-            return False  # a Hugging Face model folder
-        if (path / "model.safetensors").is_file():
-            return _artifact_task(path / "model.safetensors") != "segmentation"
-        return (path / "checkpoints").is_dir()
-    if not path.is_file():
-        return False
-    return not _is_artifact(path)
-
-
-def _artifact_task(path: Path) -> str:
-    try:
-        return checkpoint_task(path)
-    except CheckpointError:
-        return "restoration"
-
-
-def checkpoint_task(path: Union[str, Path]) -> str:
-    """The registry task ("segmentation", "restoration", ...) of a checkpoint, from its metadata only.
-
-    A folder counts as a Hugging Face SegFormer directory ("segmentation"; loading checks it).
-    Raises CheckpointError naming the file when it is missing, unreadable, not a samdistill artifact
-    or names a network that is not registered.
-    """
-    from samdistill.engine.artifact import FORMAT
-    from samdistill.models.registry import backbone_info, list_backbones
-
-    path = Path(path)
-    if path.is_dir():
-        return "segmentation"
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint not found (give a model.safetensors or a SegFormer folder)")
-    meta = read_safetensors_metadata(path)
-    name = meta.get("backbone")
-    if meta.get("format") != FORMAT or not name:
-        raise CheckpointError(f"{path}: not a samdistill model artifact (metadata format={meta.get('format')!r}); "
-                              "pass the final model.safetensors of a run")
-    if name not in list_backbones(task=None):
-        raise CheckpointError(f"{path}: names the network {name!r}, which this samdistill does not have")
-    return str(backbone_info(name)["task"])
