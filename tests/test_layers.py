@@ -27,8 +27,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("fileperm",),             # the old name of core/fileperm.py, re-exported
     ("config",),
     ("engine",),
+    ("world",),                # renders in core's label table, builds in core's cache; data/ names its datasets
     ("data",),
-    ("world",),
     ("models",),
     ("metrics",),
     ("priors",),
@@ -52,9 +52,6 @@ KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
     # The old import path of the model file's functions (users' scripts, tests, report/ and goodsam/method.py):
     # a re-export of models/artifact.py; the engine itself no longer uses it. It goes with that path.
     ("samdistill.engine.artifact", "samdistill.models.artifact"): "re-exports load/save_model_artifact",
-    # data/ and world/ import each other: the embedded datasets are built by world/ (issue 23, item 5).
-    ("samdistill.data.embedded", "samdistill.world.embedded"): "embedded street datasets built on first use",
-    ("samdistill.data.segmentation.layouts", "samdistill.world.embedded"): "embedded street datasets",
 }
 
 

@@ -115,7 +115,7 @@ def world(
     """Render the street world: pinhole photos in Cityscapes' layout, 360-degree panoramas in DensePASS'
     layout, with train-id labels, instance / segment / part maps and 16-bit depth (see the README)."""
     from samdistill.world.build import WorldBuildConfig, build_world
-    from samdistill.data.cache_dir import build_atomically
+    from samdistill.core.cache_dir import build_atomically
     from samdistill.world.embedded import world_dir
 
     try:

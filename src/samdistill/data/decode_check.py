@@ -24,7 +24,7 @@ from typing import Iterable, Optional, Union
 import PIL
 
 from samdistill.core.atomic import atomic_write_text
-from samdistill.data.cache_dir import default_cache_dir
+from samdistill.core.cache_dir import default_cache_dir
 from samdistill.data.io import read_image
 
 log = logging.getLogger(__name__)

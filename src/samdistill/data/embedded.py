@@ -35,7 +35,7 @@ import numpy as np
 from PIL import Image
 
 from samdistill.data import degradations
-from samdistill.data.cache_dir import build_atomically, default_cache_dir
+from samdistill.core.cache_dir import build_atomically, default_cache_dir
 from samdistill.core.errors import DataError
 from samdistill.data.io import read_image, to_uint8, write_image
 

@@ -29,7 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from samdistill.core.errors import CheckpointError
-from samdistill.data.segmentation.labels import CLASS_NAMES, CS13_NAMES, IGNORE_INDEX
+from samdistill.core.labels import CLASS_NAMES, CS13_NAMES, IGNORE_INDEX
 from samdistill.models.registry import register_backbone
 
 if TYPE_CHECKING:

@@ -6,6 +6,7 @@ from typing import Literal, Optional
 from pydantic import Field, field_validator, model_validator
 
 from samdistill.config.base import StrictModel
+from samdistill.core.labels import CLASS_NAMES
 
 
 class AMGConfig(StrictModel):
@@ -77,10 +78,8 @@ class SAM2Config(StrictModel):
         return {**data, "amg": {**preset, **given}}
 
 
-# Cityscapes' 19 training classes, in trainId order (data/segmentation/labels.py: a test keeps them equal).
-CITYSCAPES_CLASSES = ("road", "sidewalk", "building", "wall", "fence", "pole", "traffic light", "traffic sign",
-                      "vegetation", "terrain", "sky", "person", "rider", "car", "truck", "bus", "train",
-                      "motorcycle", "bicycle")
+# Cityscapes' 19 training classes, in trainId order (the label table's, core/labels.py).
+CITYSCAPES_CLASSES = CLASS_NAMES
 
 
 class SAM3Config(StrictModel):

@@ -18,7 +18,7 @@ from typing import Any, Optional
 import numpy as np
 from PIL import Image
 
-from samdistill.data.cache_dir import default_cache_dir
+from samdistill.core.cache_dir import default_cache_dir
 from samdistill.priors.base import SegmenterBase, check_image
 from samdistill.priors.config import WorldSegmenterConfig
 from samdistill.priors.maskset import MaskSet

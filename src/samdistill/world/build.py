@@ -32,7 +32,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from samdistill.data.segmentation.labels import HAS_INSTANCES, NUM_CLASSES, train_id_to_label_id
+from samdistill.core.labels import HAS_INSTANCES, NUM_CLASSES, train_id_to_label_id
 from samdistill.world.index import write_index
 from samdistill.world.render import RenderOutput, render
 from samdistill.world.scene import DOMAINS, generate_scene

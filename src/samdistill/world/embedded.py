@@ -19,7 +19,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from samdistill.data.cache_dir import build_atomically, default_cache_dir
+from samdistill.core.cache_dir import build_atomically, default_cache_dir
 
 from samdistill.world.build import (VERSION, WorldBuildConfig, build_world, consecutive_ids, dev_jobs, jobs,
                                    render_job)

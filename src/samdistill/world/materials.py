@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from samdistill.data.segmentation.labels import TRAIN_ID
+from samdistill.core.labels import TRAIN_ID
 from samdistill.world.textures import cell_hash, fbm, grid_lines, value_noise
 
 (GROUND, GRASS, PAVING, FACADE, WALL, FENCE, METAL, SIGN, HOUSING, LAMP, FOLIAGE, BARK, PAINT, GLASS, RUBBER,

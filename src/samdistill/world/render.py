@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from samdistill.data.segmentation.labels import TRAIN_ID
+from samdistill.core.labels import TRAIN_ID
 from samdistill.world import materials as M
 from samdistill.world.cameras import EquirectCamera, PinholeCamera, rect_indices
 from samdistill.world.geometry import GROUND, MISS, PrimitiveTable, intersect, local_hit

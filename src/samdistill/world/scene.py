@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from samdistill.data.segmentation.labels import TRAIN_ID
+from samdistill.core.labels import TRAIN_ID
 from samdistill.world import materials as M
 from samdistill.world.geometry import BOX, CYLINDER, ELLIPSOID, GROUND, Primitive, axis_to_x, yaw_matrix
 
