@@ -28,13 +28,13 @@ from samdistill.data.segmentation.config import SegDatasetConfig
 from samdistill.data.segmentation.dataset import read_label, to_classes
 from samdistill.data.segmentation.layouts import resolve_samples
 from samdistill.goodsam.windows import WindowConfig, WindowGrid
-from samdistill.priors.maskset import MaskSet
+from samdistill.priors.maskset import MaskSet, largest_first
 
 
 def top_order(masks: np.ndarray, n: int) -> list[int]:
     """Indices of the n largest non-empty masks of an `(M, H, W)` stack, largest first."""
     area = masks.reshape(len(masks), -1).sum(1)
-    return [int(i) for i in np.argsort(-area, kind="stable") if area[i] > 0][:n]
+    return [int(i) for i in largest_first(area, n, keep=area > 0)]  # the priors' rule, empty masks left out
 
 
 def top_masks(masks: np.ndarray, n: int) -> np.ndarray:

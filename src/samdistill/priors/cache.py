@@ -30,7 +30,7 @@ import numpy as np
 from pycocotools import mask as coco_mask
 
 from samdistill.core.atomic import atomic_write_text  # also imported from here (sam4ir/refresh.py)
-from samdistill.priors.maskset import MaskSet
+from samdistill.priors.maskset import MaskSet, largest_first
 from samdistill.priors.topn_index import read_topn, write_topn
 
 logger = logging.getLogger("samdistill")
@@ -150,7 +150,7 @@ def decode_entry(entry: dict, image_hash: str, fingerprint: dict, top: Optional[
     ious = _scores([ann["predicted_iou"] for ann in annotations], "predicted_iou")
     stability = _scores([ann["stability_score"] for ann in annotations], "stability_score")
     class_id, class_score = _classes(annotations)
-    order = np.arange(len(counts)) if top is None else np.argsort(-areas, kind="stable")[:top]
+    order = np.arange(len(counts)) if top is None else largest_first(areas, top)
     masks = runs_to_masks(runs, offsets, order, height, width)
     return MaskSet(masks, ious[order], stability[order], class_id[order], class_score[order])
 

@@ -28,7 +28,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from samdistill.priors.maskset import MaskSet
+from samdistill.priors.maskset import MaskSet, largest_first
 from samdistill.priors.region_maps import region_label, region_mean
 
 ENCODINGS = ("channels", "gray", "label", "boundary", "region_mean", "region_label")
@@ -40,7 +40,7 @@ def to_channels(maskset: MaskSet, n: int) -> np.ndarray:
     if n < 1:
         raise ValueError(f"number of mask channels must be >= 1, got {n}")
     height, width = maskset.size
-    order = np.argsort(-maskset.area, kind="stable")[:n]  # same order as sorted_by_area, no copy of all masks
+    order = largest_first(maskset.area, n)  # the order of sorted_by_area, without copying every mask
     k = len(order)
     out = np.empty((n, height, width), np.float32)  # not np.zeros: only the padding needs zeroing
     out[:k] = maskset.masks[:k] if np.array_equal(order, np.arange(k)) else maskset.masks[order]

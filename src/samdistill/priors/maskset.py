@@ -8,8 +8,23 @@ concept-prompted segmenter (SAM 3) also gives each mask a class id (index into i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
+
+
+def largest_first(area: np.ndarray, n: Optional[int] = None, keep: Optional[np.ndarray] = None) -> np.ndarray:
+    """Indices of masks by `area`, largest first, ties in stored order (a stable sort): the one rule
+    behind "the N largest masks" (the N-channel encoding, the cache's `top`, the crop's candidates
+    and the masks inside a crop, GoodSAM's masks per window).
+
+    n: only the first n (None: all). keep: one bool per mask; the masks it rules out are left out
+    (a crop leaves out its empty and full masks, GoodSAM's windows their empty ones).
+    """
+    order = np.argsort(-np.asarray(area, np.int64), kind="stable")
+    if keep is not None:
+        order = order[np.asarray(keep, bool)[order]]
+    return order if n is None else order[:n]
 
 
 @dataclass
@@ -78,8 +93,7 @@ class MaskSet:
 
     def sorted_by_area(self) -> "MaskSet":
         """Largest first (ties keep their order), the order of the N-channel encoding."""
-        order = np.argsort(-self.area, kind="stable")
-        return self.take(order)
+        return self.take(largest_first(self.area))
 
     @classmethod
     def empty(cls, height: int, width: int) -> "MaskSet":

@@ -23,7 +23,7 @@ from typing import Iterator, NamedTuple, Optional
 
 import numpy as np
 
-from samdistill.priors.maskset import MaskSet
+from samdistill.priors.maskset import MaskSet, largest_first
 
 
 class Window(NamedTuple):
@@ -37,9 +37,7 @@ class PackedCandidates:
     """The K largest masks of an image, packed along rows: `(K, H, ceil(W/8))` uint8."""
 
     def __init__(self, maskset: MaskSet, k: int):
-        order = np.argsort(-maskset.area, kind="stable")
-        if k > 0:
-            order = order[:k]
+        order = largest_first(maskset.area, k if k > 0 else None)
         self.height, self.width = maskset.size
         self.bits = np.packbits(maskset.masks[order], axis=-1)
 
@@ -68,8 +66,7 @@ def select_in_window(candidates: PackedCandidates, window: Optional[Window], n: 
     usable = area > 0
     if drop_full:
         usable &= area < window.height * window.width
-    idx = np.nonzero(usable)[0]
-    chosen = idx[np.argsort(-area[idx], kind="stable")][:n]
+    chosen = largest_first(area, n, keep=usable)
     out = np.zeros((n, window.height, window.width), np.float32)
     out[:len(chosen)] = crop[chosen]
     return out
