@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 PROFILES = {
-    # student, TA, stage-1 steps, continuation steps
+    # student, TA, stage-1 steps, continuation steps; None: the shipped configs' own (the default profile)
+    "default": {"student": None, "ta": None, "s1": None, "s2": None},
     "quick": {"student": "tiny", "ta": "tiny", "s1": 150, "s2": 60},
     "mid": {"student": "tiny", "ta": "mini", "s1": 400, "s2": 150},
     "full": {"student": "b0", "ta": "mini", "s1": 600, "s2": 300},
@@ -96,8 +97,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--segmenters", nargs="+", default=["offline", "world"], choices=["offline", "world", "sam"])
-    ap.add_argument("--profile", choices=sorted(PROFILES), default="quick",
-                    help="quick: tiny student and TA; mid: tiny student, mini TA, longer; full: the configs' B0 student")
+    ap.add_argument("--profile", choices=sorted(PROFILES), default="default",
+                    help="default: the shipped configs as they are (sizes, steps); quick: tiny student and TA; "
+                         "mid: tiny student, mini TA, longer; full: B0 student, mini TA")
     ap.add_argument("--out", type=Path, default=Path("runs/goodsam_gain"))
     ap.add_argument("--set", nargs="*", default=[], help="extra KEY=VALUE overrides for every run")
     ap.add_argument("--split", choices=["dev", "test"], default="dev",
@@ -113,14 +115,14 @@ def main() -> None:
                     help="keep an existing stage-1 run in --out (same seed and profile) instead of retraining it")
     args = ap.parse_args()
     p = dict(PROFILES[args.profile])
-    p["s1"] = args.stage1_steps or p["s1"]
-    p["s2"] = args.continue_steps or p["s2"]
+    p["s1"] = args.stage1_steps or p["s1"] or _config_steps("source.yaml")
+    p["s2"] = args.continue_steps or p["s2"] or _config_steps("adapt.yaml")
     variants = {"default": []} | (table2_variants() if args.table2 else {}) | {v[0]: v[1:] for v in args.variant}
     rows = []
     for seed in args.seeds:
         base = args.out / f"seed{seed}"
-        common = [f"seed={seed}", f"goodsam.student.size={p['student']}", f"goodsam.ta.size={p['ta']}",
-                  "train.progress=false", "train.tensorboard=false", *_split_overrides(args.split), *args.set]
+        sizes = [f"goodsam.{net}.size={p[net]}" for net in ("student", "ta") if p[net]]
+        common = [f"seed={seed}", *sizes, "train.progress=false", "train.tensorboard=false", *_split_overrides(args.split), *args.set]
         s1 = base / "stage1"
         if not (args.reuse_stage1 and (s1 / "ta.safetensors").is_file()):
             shutil.rmtree(base, ignore_errors=True)
@@ -156,6 +158,12 @@ def main() -> None:
         print(f"  [{seg}] stage-1 pseudo-labels: TA {_stat([r[seg]['ta_miou'] for r in rows])}, "
               f"E {_stat([r[seg]['ensemble_miou'] for r in rows])}, E_H {_stat([r[seg]['high_conf_miou'] for r in rows])}"
               f" at coverage {_stat([r[seg]['high_conf_coverage'] for r in rows])}")
+
+
+def _config_steps(config: str) -> int:
+    from samdistill.config.loader import load_config
+
+    return load_config(CONFIGS / config, []).train.steps
 
 
 def _split_overrides(split: str) -> list[str]:

@@ -52,3 +52,21 @@ def test_pano_demo_writes_a_consistent_report(tmp_path):
 def test_unknown_demo_is_a_clear_error():
     res = CliRunner().invoke(app, ["demo", "panorama"])
     assert res.exit_code == 2 and "rain or pano" in res.output
+
+
+def test_pano_demo_runs_the_shipped_embedded_recipe(tmp_path):
+    """The demo is the embedded configs' recipe, shortened: same windows, label-making TA, optimizer and
+    data settings, GoodSAM run from the adapt config's learning rate; only sizes and steps differ."""
+    from samdistill.config.loader import load_config
+    from samdistill.report.pano_demo import demo_configs
+
+    demo = demo_configs(tmp_path, "full", ["priors.backend=world"])
+    shipped = load_config("configs/goodsam/embedded/adapt.yaml", [])
+    d, g = demo["goodsam"], shipped
+    ignore = {"student", "ta", "data"}
+    assert d.goodsam.model_dump(exclude=ignore) == g.goodsam.model_dump(exclude=ignore)
+    assert d.goodsam.data.model_dump(exclude={"source", "target", "val"}) == \
+        g.goodsam.data.model_dump(exclude={"source", "target", "val"})
+    assert d.train.optimizer == g.train.optimizer and d.train.schedule == g.train.schedule
+    assert d.priors.backend == g.priors.backend == "world"
+    assert demo["stage1"].train.optimizer == load_config("configs/goodsam/embedded/source.yaml", []).train.optimizer
