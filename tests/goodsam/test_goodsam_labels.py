@@ -74,7 +74,12 @@ def test_frozen_ta_does_not_move(tiny_world, tmp_path):
 
 def test_shipped_frozen_ta_ablation_freezes_the_ta():
     cfg = load_config("configs/goodsam/ablation/frozen_ta.yaml", [])
-    assert cfg.goodsam.train_ta is False and cfg.goodsam.label_source == "live"
+    assert cfg.goodsam.train_ta is False and cfg.goodsam.label_source == "frozen"
+
+
+def test_source_stage_with_ema_labels_configured_trains(tiny_world, tmp_path):
+    """A shared recipe names EMA labels for both stages: stage source has no copy to update."""
+    run(make_cfg(tiny_world, tmp_path, "source", label_ta="ema", ta_ema=0.99))
 
 
 def test_frozen_ta_with_ta_losses_is_a_config_error(tiny_world, tmp_path):

@@ -87,7 +87,7 @@ class GoodSAM(Method):
 
     @torch.no_grad()
     def on_step_start(self, step: int, trainer: Any) -> None:
-        if self.cfg.label_source != "ema" or step == 0:
+        if self.cfg.label_source != "ema" or self.ta_copy is None or step == 0:  # no copy in stage source
             return
         decay = self.cfg.ta_ema
         for ema, live in zip(self.ta_copy.state_dict().values(), self.ta.state_dict().values()):
