@@ -1,0 +1,17 @@
+"""The README is written for users: no references to the project's internal issue tracker or review
+findings (a user cannot look them up), and it stays a short page (investigations live in docs/)."""
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+INTERNAL = re.compile(r"\b(issue|defect|session|item)\s+#?\d+", re.IGNORECASE)
+
+
+def test_readme_has_no_internal_references():
+    hits = [f"{n}: {line.strip()}" for n, line in enumerate(README.read_text(encoding="utf-8").splitlines(), 1)
+            if INTERNAL.search(line)]
+    assert not hits, "README.md refers to internal issues/defects:\n" + "\n".join(hits)
+
+
+def test_readme_is_a_short_page():
+    assert len(README.read_text(encoding="utf-8").splitlines()) < 300
