@@ -10,11 +10,10 @@ from PIL import Image
 from samdistill.config.loader import config_from_dict
 from samdistill.data.config import DatasetConfig
 from samdistill.data.loader import ValidationPairs
-from samdistill.data.paired import PairedImageDataset
 from samdistill.priors.config import PriorsConfig
 from samdistill.priors.maskset import MaskSet
 from samdistill.priors.provider import PriorProvider
-from samdistill.priors.selection import PackedCandidates, Window, select_in_tiles, select_in_window, tile_windows
+from samdistill.priors.selection import PackedCandidates, select_in_tiles, select_in_window, tile_windows
 
 H, W, TILE, N = 48, 80, 32, 2
 

@@ -2,7 +2,6 @@
 (`sam4ir.refresh_fraction`)."""
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from pydantic import ValidationError
@@ -92,3 +91,13 @@ priors: {{backend: offline}}
     assert "segment 18 images" in result.output and "2 shares" in result.output  # 3 + 3 + 4x2 + 4x1
     lq = CliRunner().invoke(app, ["priors", "plan", "-c", str(cfg), "sam4ir.prior_source=lq"])
     assert "3 images segmented once" in lq.output
+
+
+def test_a_restored_run_logs_its_count_at_start_up(tmp_path, caplog):
+    cfg = make_cfg(tmp_path, ["train.steps=10"])
+    train = PairedImageDataset(write_pairs(tmp_path / "train", 5), crop_size=16)
+    val = PairedImageDataset(write_pairs(tmp_path / "val", 2, seed=1))
+    with caplog.at_level("INFO", logger="samdistill"):
+        build_sam4ir_method(cfg, train, val)
+    # 7 pairs: the LQ pass, then refreshes at steps 3, 6, 9
+    assert "segment 28 images over 10 steps" in caplog.text
