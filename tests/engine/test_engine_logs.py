@@ -67,16 +67,7 @@ def test_cli_train_prints_the_summary_and_progress(tmp_path, monkeypatch):
 def test_cli_ctrl_c_names_the_saved_checkpoint_and_exits_130(tmp_path, monkeypatch):
     from samdistill.cli.main import app
 
-    def interrupted_at_step_3(cfg):
-        set_seed(cfg.seed)
-        return NoisyPlain(crash_at=3), *loaders()
-
-    monkeypatch.setattr("samdistill.build.build_experiment", interrupted_at_step_3)
-    cfg_file = tmp_path / "exp.yaml"
-    cfg_file.write_text(yaml.safe_dump({"model": {"name": TINY, "args": {"width": 4}},
-                                        "train": {"tensorboard": False, "steps": 8, "save_every": 0}}))
-    out = tmp_path / "run"
-    res = CliRunner().invoke(app, ["train", "--config", str(cfg_file), "--output-dir", str(out)])
+    cfg_file, out, res = _train_interrupted_at_step_3(tmp_path, monkeypatch, app)
     assert res.exit_code == 130 and "Traceback" not in res.output
     assert "training interrupted" in res.output
     assert f"the last good state (step 3) is saved in {out / 'checkpoints' / 'step_0000003'}" in res.output
@@ -117,16 +108,7 @@ def test_done_line_prints_miou_in_percent(tmp_path, monkeypatch):
 def test_ctrl_c_hint_is_resume_run_dir_and_that_form_works_without_a_config(tmp_path, monkeypatch):
     from samdistill.cli.main import app
 
-    def interrupted_at_step_3(cfg):
-        set_seed(cfg.seed)
-        return NoisyPlain(crash_at=3), *loaders()
-
-    monkeypatch.setattr("samdistill.build.build_experiment", interrupted_at_step_3)
-    cfg_file = tmp_path / "exp.yaml"
-    cfg_file.write_text(yaml.safe_dump({"model": {"name": TINY, "args": {"width": 4}},
-                                        "train": {"tensorboard": False, "steps": 8, "save_every": 0}}))
-    out = tmp_path / "run"
-    res = CliRunner().invoke(app, ["train", "--config", str(cfg_file), "--output-dir", str(out)])
+    cfg_file, out, res = _train_interrupted_at_step_3(tmp_path, monkeypatch, app)
     assert res.exit_code == 130
     assert f"continue with `samdistill train --resume {out}`" in " ".join(res.output.split())
 
@@ -154,3 +136,18 @@ def test_a_demo_stage_is_named_in_its_progress_lines(tmp_path, caplog):
     lines = [m for m in _messages(caplog) if m.startswith("train baseline: step ")]
     assert [m.split(" (")[0] for m in lines] == ["train baseline: step 5/10", "train baseline: step 10/10"]
     assert all(m.endswith("s left") for m in lines)
+
+
+def _train_interrupted_at_step_3(tmp_path, monkeypatch, app):
+    """`samdistill train` on a tiny config whose method raises KeyboardInterrupt at step 3:
+    (config file, run folder, CLI result)."""
+    def interrupted_at_step_3(cfg):
+        set_seed(cfg.seed)
+        return NoisyPlain(crash_at=3), *loaders()
+
+    monkeypatch.setattr("samdistill.build.build_experiment", interrupted_at_step_3)
+    cfg_file = tmp_path / "exp.yaml"
+    cfg_file.write_text(yaml.safe_dump({"model": {"name": TINY, "args": {"width": 4}},
+                                        "train": {"tensorboard": False, "steps": 8, "save_every": 0}}))
+    out = tmp_path / "run"
+    return cfg_file, out, CliRunner().invoke(app, ["train", "--config", str(cfg_file), "--output-dir", str(out)])
