@@ -111,6 +111,8 @@ def main() -> None:
                     help="add the paper's Table 2 rows as a cumulative ladder of variants (TABLE2 above)")
     ap.add_argument("--stage1-steps", type=int, help="override the profile's stage-1 steps")
     ap.add_argument("--continue-steps", type=int, help="override the profile's continuation steps")
+    ap.add_argument("--val-every", type=int, default=0,
+                    help="also score the continuation runs every N steps (their val_history.json holds the curve)")
     ap.add_argument("--reuse-stage1", action="store_true",
                     help="keep an existing stage-1 run in --out (same seed and profile) instead of retraining it")
     args = ap.parse_args()
@@ -129,7 +131,7 @@ def main() -> None:
             train("source.yaml", common + [f"output_dir={s1}", f"train.steps={p['s1']}", "train.val_every=0",
                                            "train.save_every=0"])
         init = [f"goodsam.student.init={s1 / 'model.safetensors'}", f"goodsam.ta.init={s1 / 'ta.safetensors'}"]
-        cont = [f"train.steps={p['s2']}", "train.val_every=0", "train.save_every=0"]
+        cont = [f"train.steps={p['s2']}", f"train.val_every={args.val_every}", "train.save_every=0"]
         source_only = train("source.yaml", common + init + cont + [f"output_dir={base / 'source_only'}"],
                             base / "source_only")
         row = {"seed": seed, "source_only": source_only["miou"], "source_only_ta": source_only["ta_miou"],
