@@ -15,6 +15,11 @@ full framework). Prints a Markdown table of the shipped network's test PSNR/SSIM
 validation PSNR on the same test images, and the gain over the baseline of the same seed; with
 several seeds, also each variant's mean ± std (sample) of the gain and of IR2's PSNR. Writes every
 row to --out/results.json.
+
+`--dev N` (an embedded benchmark without a dev split, e.g. embedded-street-noise): the last N training
+pairs (natural order) are held out as the dev split; every run trains on the others and validates on
+dev (IR2's PSNR, `--val-every` curves: choose settings here); the shipped network is then scored on
+dev and, for the report only, on the test split. The table gets dev and test columns.
 """
 from __future__ import annotations
 
@@ -24,6 +29,41 @@ import statistics
 from pathlib import Path
 
 from samdistill.report.demo import demo_configs, train_and_evaluate
+
+DEV_LAYOUT = "restormer"  # the held-out dev pairs are linked as ROOT/input + ROOT/target
+
+
+def dev_split(dataset: str, n: int, folder: Path) -> list[str]:
+    """Hold out the last `n` training pairs of embedded benchmark `dataset` as a dev split: links
+    them under `folder`/{input,target} (replacing what was there) and returns the overrides that
+    train on the other pairs (`data.train.limit`) and validate on the dev pairs."""
+    import shutil
+
+    from samdistill.data.config import DatasetConfig
+    from samdistill.data.layouts import find_pairs
+
+    pairs = find_pairs(DatasetConfig(layout="embedded", name=dataset, split="train"))
+    if not 0 < n < len(pairs):
+        raise SystemExit(f"--dev {n}: {dataset} has {len(pairs)} training pairs; hold out 1..{len(pairs) - 1}")
+    if folder.exists():
+        shutil.rmtree(folder)
+    for pair in pairs[-n:]:
+        for sub, src in (("input", pair.lq), ("target", pair.gt)):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+            (folder / sub / f"{pair.name}{Path(src).suffix}").symlink_to(Path(src).resolve())
+    return [f"data.train.limit={len(pairs) - n}", f"data.val.layout={DEV_LAYOUT}", f"data.val.root={folder.resolve()}"]
+
+
+def score_on(model_dir: Path, ds_overrides: list[str], label: str) -> dict:
+    """The shipped network of run `model_dir` scored on another dataset (report-only test split)."""
+    from samdistill.config.loader import apply_overrides, config_from_dict
+    from samdistill.data.paired import PairedImageDataset
+    from samdistill.engine.artifact import load_model_artifact
+    from samdistill.inference.evaluate import evaluate_model
+
+    cfg = config_from_dict(apply_overrides({}, ds_overrides), "score")
+    model = load_model_artifact(model_dir / "model.safetensors")
+    return evaluate_model(model, PairedImageDataset(cfg.data.val), cfg.eval, progress=False, progress_name=label)["mean"]
 
 
 def _mean_std(values: list[float]) -> str:
@@ -47,7 +87,7 @@ def parse_variant(text: str) -> tuple[str, str]:
     return (text or "demo defaults"), text
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=500)
     ap.add_argument("--seed", type=int, default=None, help="one seed (same as --seeds N)")
@@ -59,47 +99,77 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("runs/sweep"))
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                     help="override for every run, baseline too (repeatable)")
-    args = ap.parse_args()
+    ap.add_argument("--dev", type=int, default=0, metavar="N",
+                    help="hold out the last N training pairs as the dev split (validation); score test too")
+    ap.add_argument("--val-every", type=int, default=None, help="validation cadence (default: once, at the end)")
+    args = ap.parse_args(argv)
     seeds = args.seeds or [0 if args.seed is None else args.seed]
     variants = (TABLE5 if args.table5 else []) + [parse_variant(v) for v in args.variant]
     variants = variants or [("demo defaults", "")]
-    rows = []  # (seed, name, psnr, ssim, ir2, gain)
+    rows = []  # (seed, name, psnr, ssim, ir2, gain, test psnr or None, test gain or None, IR2 curve)
+    dev = dev_split(args.dataset, args.dev, args.out / "dev_split") if args.dev else []
+    test_set = [f"data.val.name={args.dataset}", "data.val.split=test"]
     for seed in seeds:
-        common = [f"train.steps={args.steps}", f"train.val_every={args.steps}", f"train.save_every={args.steps}",
+        val_every = args.val_every or args.steps
+        common = [f"train.steps={args.steps}", f"train.val_every={val_every}", f"train.save_every={args.steps}",
                   f"seed={seed}", "train.progress=false", f"data.train.name={args.dataset}",
-                  f"data.val.name={args.dataset}"] + args.overrides
+                  f"data.val.name={args.dataset}"] + dev + args.overrides
         out = args.out if len(seeds) == 1 else args.out / f"seed{seed}"
         base_cfg, _ = demo_configs(out / "baseline", "quick", common)
         base = train_and_evaluate("baseline", base_cfg)
         b = base.metrics["mean"]["psnr"]
-        rows.append((seed, "baseline", b, base.metrics["mean"]["ssim"], None, 0.0))
+        bt = score_on(Path(base_cfg.output_dir), test_set, "test baseline")["psnr"] if dev else None
+        rows.append((seed, "baseline", b, base.metrics["mean"]["ssim"], None, 0.0, bt, 0.0 if dev else None,
+                     _curve(Path(base_cfg.output_dir))))
         print(f"seed {seed} baseline: {b:.3f} dB", flush=True)
         for i, (name, variant) in enumerate(variants):
             _, fw_cfg = demo_configs(out / f"v{i}", "quick", common + variant.split())
             fw = train_and_evaluate(name, fw_cfg)
-            hist = json.loads((Path(fw_cfg.output_dir) / "val_history.json").read_text())
-            ir2 = hist[-1].get("ir2_psnr") if hist else None
+            curve = _curve(Path(fw_cfg.output_dir))
+            ir2 = curve[-1].get("ir2_psnr") if curve else None
             p = fw.metrics["mean"]["psnr"]
-            rows.append((seed, name, p, fw.metrics["mean"]["ssim"], ir2, p - b))
+            t = score_on(Path(fw_cfg.output_dir), test_set, f"test {name}")["psnr"] if dev else None
+            rows.append((seed, name, p, fw.metrics["mean"]["ssim"], ir2, p - b, t, t - bt if dev else None, curve))
             print(f"seed {seed} {rows[-1][1]}: {p:.3f} dB (gain {p - b:+.3f})", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    keys = ("seed", "run", "psnr", "ssim", "ir2_psnr", "gain")
+    keys = ("seed", "run", "psnr", "ssim", "ir2_psnr", "gain", "test_psnr", "test_gain", "curve")
+    records = [dict(zip(keys, r)) for r in rows]
     (args.out / "results.json").write_text(json.dumps({"dataset": args.dataset, "steps": args.steps,
-                                                       "overrides": args.overrides, "variants": variants,
-                                                       "rows": [dict(zip(keys, r)) for r in rows]}, indent=1))
-    print(f"\n{args.dataset}, {args.steps} steps, seeds {' '.join(map(str, seeds))} {' '.join(args.overrides)}\n\n"
-          "| seed | run | PSNR | SSIM | gain (dB) | IR2 PSNR (val) |\n|---|---|---|---|---|---|")
-    for seed, name, psnr, ssim, ir2, gain in rows:
+                                                       "dev": args.dev, "overrides": args.overrides,
+                                                       "variants": variants, "rows": records}, indent=1))
+    where = f"dev = last {args.dev} training pairs, test = report only" if dev else "validated on the test split"
+    print(f"\n{args.dataset}, {args.steps} steps, seeds {' '.join(map(str, seeds))} {' '.join(args.overrides)} "
+          f"({where})\n")
+    base_by_seed = {s: p for s, n, p, *_ in rows if n == "baseline"}
+    if dev:
+        print("| seed | run | dev PSNR | dev gain | IR2 dev PSNR | IR2 − base IR1 (dev) | test PSNR | test gain |\n"
+              "|---|---|---|---|---|---|---|---|")
+    else:
+        print("| seed | run | PSNR | SSIM | gain (dB) | IR2 PSNR (val) |\n|---|---|---|---|---|---|")
+    for seed, name, psnr, ssim, ir2, gain, tp, tg, _ in rows:
         ir2_txt = f"{ir2:.3f}" if ir2 is not None else "–"
-        print(f"| {seed} | {name} | {psnr:.3f} | {ssim:.4f} | {gain:+.3f} | {ir2_txt} |")
+        if dev:
+            lead = f"{ir2 - base_by_seed[seed]:+.3f}" if ir2 is not None else "–"
+            print(f"| {seed} | {name} | {psnr:.3f} | {gain:+.3f} | {ir2_txt} | {lead} | {tp:.3f} | {tg:+.3f} |")
+        else:
+            print(f"| {seed} | {name} | {psnr:.3f} | {ssim:.4f} | {gain:+.3f} | {ir2_txt} |")
     if len(seeds) > 1:
-        print("\n| run | gain, mean ± std | IR2 − baseline IR1, mean ± std |\n|---|---|---|")
-        base_by_seed = {s: p for s, n, p, *_ in rows if n == "baseline"}
+        head = "dev gain" if dev else "gain"
+        print(f"\n| run | {head}, mean ± std | IR2 − baseline IR1, mean ± std |" + (" test gain, mean ± std |" if dev else "")
+              + "\n|---|---|---|" + ("---|" if dev else ""))
         for name in dict.fromkeys(r[1] for r in rows if r[1] != "baseline"):
             mine = [r for r in rows if r[1] == name]
             ir2 = [r[4] - base_by_seed[r[0]] for r in mine if r[4] is not None]
-            print(f"| {name} | {_mean_std([r[5] for r in mine])} | {_mean_std(ir2) if ir2 else '–'} |")
+            line = f"| {name} | {_mean_std([r[5] for r in mine])} | {_mean_std(ir2) if ir2 else '–'} |"
+            print(line + (f" {_mean_std([r[7] for r in mine])} |" if dev else ""))
+    return records
 
+
+def _curve(run_dir: Path) -> list[dict]:
+    """The run's validations: step, IR1 PSNR and (framework) IR2 PSNR on the validation split."""
+    path = run_dir / "val_history.json"
+    hist = json.loads(path.read_text()) if path.is_file() else []
+    return [{k: h[k] for k in ("step", "psnr", "ir2_psnr") if k in h} for h in hist]
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,70 @@
+"""benchmarks/sam4ir_sweep.py's dev split (--dev N): held-out training pairs, disjoint from training."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "sam4ir_sweep.py"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("benchmark_sam4ir_sweep", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tiny_street(tmp_path, monkeypatch):
+    import samdistill.world.embedded as we
+
+    monkeypatch.setenv("SAMDISTILL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(we, "STREET_TRAIN", 4)
+    monkeypatch.setattr(we, "STREET_TEST", 2)
+
+
+def test_dev_split_holds_out_the_last_training_pairs(tmp_path, monkeypatch):
+    from samdistill.config.loader import apply_overrides, config_from_dict
+    from samdistill.data.layouts import resolve_pairs
+
+    _tiny_street(tmp_path, monkeypatch)
+    bench = _bench()
+    overrides = bench.dev_split("embedded-street-noise", 1, tmp_path / "dev")
+    cfg = config_from_dict(apply_overrides({}, ["data.train.name=embedded-street-noise"] + overrides), "t")
+    train = resolve_pairs(cfg.data.train)
+    dev = resolve_pairs(cfg.data.val)
+    assert len(train) == 3 and len(dev) == 1
+    assert {p.name for p in train}.isdisjoint(p.name for p in dev)
+    assert dev[0].gt.resolve().parent.parent.name == "train"  # a training image, not a test one
+    full = resolve_pairs(cfg.data.train.model_copy(update={"limit": None}))
+    assert [p.name for p in full] == [p.name for p in train] + [dev[0].name]
+    bench.dev_split("embedded-street-noise", 2, tmp_path / "dev")  # a second call replaces the links
+    assert len(list((tmp_path / "dev" / "input").iterdir())) == 2
+    try:
+        bench.dev_split("embedded-street-noise", 4, tmp_path / "dev")
+        raise AssertionError("holding out every training pair must fail")
+    except SystemExit as e:
+        assert "hold out 1..3" in str(e)
+
+
+def test_sweep_with_dev_scores_dev_and_test(tmp_path, monkeypatch):
+    _tiny_street(tmp_path, monkeypatch)
+    bench = _bench()
+    out = tmp_path / "out"
+    rows = bench.main(["--dataset", "embedded-street-noise", "--steps", "4", "--val-every", "2", "--dev", "1",
+                       "--out", str(out), "--set", "data.batch_size=2", "--set", "data.crop_size=32",
+                       "--set", "sam4ir.spf_prior=oracle", "--set", "sam4ir.sgr.enabled=false",
+                       "--set", "sam4ir.prior_source=lq", "--variant", "late: sam4ir.distill_start_step=2"])
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["dev"] == 1 and [r["run"] for r in saved["rows"]] == ["baseline", "late"]
+    base, fw = rows
+    assert [c["step"] for c in fw["curve"]] == [2, 4] and all("ir2_psnr" in c for c in fw["curve"])
+    assert fw["ir2_psnr"] == fw["curve"][-1]["ir2_psnr"]
+    assert fw["psnr"] == fw["curve"][-1]["psnr"]  # the shipped IR1 on dev = the last validation
+    assert abs(fw["gain"] - (fw["psnr"] - base["psnr"])) < 1e-9
+    assert abs(fw["test_gain"] - (fw["test_psnr"] - base["test_psnr"])) < 1e-9
+    assert fw["test_psnr"] != fw["psnr"]  # two different image sets
+    val_cfg = (out / "v0" / "framework" / "config.yaml").read_text()
+    assert "restormer" in val_cfg and "limit: 3" in val_cfg
