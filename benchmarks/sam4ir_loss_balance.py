@@ -43,7 +43,7 @@ def main() -> None:
 
     from samdistill.data.config import DatasetConfig
     from samdistill.data.paired import PairedImageDataset
-    from samdistill.engine.artifact import load_model_artifact
+    from samdistill.models.artifact import load_model_artifact
     from samdistill.priors.world import WorldSegmenter
     from samdistill.sam4ir.sgr import sgr_loss
     from samdistill.sam4ir.vgg import build_relation_features

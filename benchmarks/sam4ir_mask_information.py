@@ -41,7 +41,7 @@ def main() -> None:
 
     from samdistill.data.config import DatasetConfig
     from samdistill.data.paired import PairedImageDataset
-    from samdistill.engine.artifact import load_model_artifact
+    from samdistill.models.artifact import load_model_artifact
     from samdistill.metrics.psnr_ssim import psnr_torch
     from samdistill.priors.region_maps import region_mean
 

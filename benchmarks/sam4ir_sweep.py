@@ -58,7 +58,7 @@ def score_on(model_dir: Path, ds_overrides: list[str], label: str) -> dict:
     """The shipped network of run `model_dir` scored on another dataset (report-only test split)."""
     from samdistill.config.loader import apply_overrides, config_from_dict
     from samdistill.data.paired import PairedImageDataset
-    from samdistill.engine.artifact import load_model_artifact
+    from samdistill.models.artifact import load_model_artifact
     from samdistill.inference.evaluate import evaluate_model
 
     cfg = config_from_dict(apply_overrides({}, ds_overrides), "score")

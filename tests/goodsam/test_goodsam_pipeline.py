@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from samdistill.build import build_experiment
-from samdistill.engine.artifact import load_model_artifact
+from samdistill.models.artifact import load_model_artifact
 from samdistill.engine.trainer import Trainer
 
 from _goodsam_fixtures import make_cfg, run

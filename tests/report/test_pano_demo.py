@@ -42,7 +42,7 @@ def test_pano_demo_writes_a_consistent_report(tmp_path):
     assert first == f"**GoodSAM student {gs:.2f} mIoU vs source-only {so:.2f} ({gs - so:+.2f})**"
     assert "ideal SAM" in report and "from the checkpoint" not in report
     # the shipped student of both runs has the same size
-    from samdistill.engine.artifact import load_model_artifact
+    from samdistill.models.artifact import load_model_artifact
 
     sizes = {sum(p.numel() for p in load_model_artifact(out / r / "model.safetensors").parameters())
              for r in ("source_only", "goodsam")}

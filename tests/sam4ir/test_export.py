@@ -5,7 +5,7 @@ import torch
 from typer.testing import CliRunner
 
 from samdistill.cli.main import app
-from samdistill.engine.artifact import save_model_artifact
+from samdistill.models.artifact import save_model_artifact
 from samdistill.models.registry import create_backbone
 from samdistill.sam4ir.export import export_onnx, export_torchscript
 

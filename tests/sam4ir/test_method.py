@@ -5,7 +5,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from samdistill.engine.artifact import load_model_artifact, save_model_artifact
+from samdistill.models.artifact import load_model_artifact, save_model_artifact
 from samdistill.engine.config import LossConfig
 from samdistill.models.registry import create_backbone
 from samdistill.sam4ir.config import SAM4IRConfig

@@ -30,13 +30,13 @@ from samdistill.goodsam import mka
 from samdistill.goodsam.config import GoodSAMConfig, SegNetConfig
 from samdistill.goodsam.segformer import SegmentationNet
 from samdistill.goodsam.windows import WindowGrid
-from samdistill.methods.base import Method, StepOutput
+from samdistill.engine.method import Method, StepOutput
 
 
 def build_net(cfg: SegNetConfig, num_classes: int) -> tuple[SegmentationNet, dict[str, Any]]:
     """(network, registered `segformer` constructor args) from a size, a pretrained folder or an artifact."""
     if cfg.init is not None:
-        from samdistill.engine.artifact import load_model_artifact
+        from samdistill.models.artifact import load_model_artifact
 
         net = load_model_artifact(cfg.init)
         if not isinstance(net, SegmentationNet) or net.num_classes != num_classes:

@@ -161,7 +161,7 @@ def headline_sentence(source_only: float, goodsam: float) -> str:
 def _pictures(out: Path, cfgs: dict, example: dict) -> None:
     from samdistill.data.segmentation.dataset import SegmentationDataset
     from samdistill.data.segmentation.labels import CLASS_NAMES, CS13_NAMES, colorize, palette
-    from samdistill.engine.artifact import load_model_artifact
+    from samdistill.models.artifact import load_model_artifact
     from samdistill.report.figures import class_legend, save_labeled_rows
 
     g = cfgs["goodsam"].goodsam
