@@ -160,6 +160,11 @@ class GoodSAMConfig(StrictModel):
     ta_ema: float = Field(
         0.0, ge=0, lt=1, description="decay of the EMA TA that makes the labels with label_ta=ema "
         "(ema <- decay*ema + (1-decay)*ta before each step, starting from the stage-1 TA); 0: no EMA copy")
+    label_cache: bool = Field(
+        False, description="adapt stage: compute each panorama's E, E_H and whole-image target once and reuse them "
+        "(goodsam/label_cache.py). Needs a labeler that never changes (train_ta=false, or label_ta=frozen), hard "
+        "image targets (mka.image_kind=ce_hard) and no feature distillation; saves the labeler's forward and the "
+        "CPU fusion on every later epoch. Memory: 3 uint8 maps per window + 1 per panorama, for every target image")
     windows: WindowConfig = Field(default_factory=WindowConfig)
     fusion: Literal["ctcf", "majority", "none"] = Field(
         "ctcf", description="how SAM masks and TA predictions make the ensemble labels: CTCF (paper) or "
@@ -184,6 +189,15 @@ class GoodSAMConfig(StrictModel):
         if self.label_ta in ("live", "frozen") and self.ta_ema > 0:
             raise ValueError(f"ta_ema={self.ta_ema} is only used with label_ta=ema, not label_ta={self.label_ta}")
         w = self.weights
+        if self.label_cache:
+            if self.train_ta and self.label_source != "frozen":
+                raise ValueError(f"label_cache needs labels that never change: train_ta=false or label_ta=frozen, "
+                                 f"not label_ta={self.label_source} with train_ta=true")
+            if w.feature > 0:
+                raise ValueError("label_cache keeps labels, not the TA's features: set weights.feature=0")
+            if w.image > 0 and self.mka.image_kind != "ce_hard":
+                raise ValueError(f"label_cache keeps hard image targets: mka.image_kind={self.mka.image_kind!r} needs "
+                                 "the TA's logits (use ce_hard or label_cache=false)")
         if self.stage == "adapt" and not self.train_ta and (w.ta_update > 0 or w.consistency > 0):
             raise ValueError("train_ta=false freezes the TA, but weights.ta_update / weights.consistency only train "
                              "it: set both to 0")

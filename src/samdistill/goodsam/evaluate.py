@@ -42,5 +42,6 @@ def pseudo_label_scores(method: Any, batches: Iterable[dict]) -> dict[str, Any]:
     method.train(was_training)
     out = {f"{key}_miou": cm.compute().miou for key, cm in cms.items()}
     out.update({f"{key}_pixel_acc": cm.compute().pixel_acc for key, cm in cms.items()})
+    out.update({f"{key}_classes": [None if v != v else float(v) for v in cm.compute().iou] for key, cm in cms.items()})
     out["high_conf_coverage"] = covered / max(labeled, 1)
     return out

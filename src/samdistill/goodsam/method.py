@@ -28,6 +28,7 @@ from samdistill.goodsam import ctcf as C
 from samdistill.goodsam import dar as D
 from samdistill.goodsam import mka
 from samdistill.goodsam.config import GoodSAMConfig, SegNetConfig
+from samdistill.goodsam.label_cache import LabelCache
 from samdistill.goodsam.segformer import SegmentationNet
 from samdistill.goodsam.windows import WindowGrid
 from samdistill.engine.method import Method, StepOutput
@@ -64,6 +65,8 @@ class GoodSAM(Method):
         # A frozen TA (`train_ta` false) labels itself: no copy needed.
         wants_copy = adapt and (cfg.label_source == "ema" or (cfg.label_source == "frozen" and cfg.train_ta))
         self.ta_copy = copy.deepcopy(self.ta).requires_grad_(False).eval() if wants_copy else None
+        # E, E_H and the image target per panorama when the labeler never changes (`label_cache`)
+        self.label_cache = LabelCache() if adapt and cfg.label_cache else None
         # MKA feature level (optional): 1x1 projections of the student's stages to the TA's widths
         self.feature_proj = (mka.make_projections(self.student.hidden_sizes, self.ta.hidden_sizes)
                              if adapt and cfg.weights.feature > 0 else None)
@@ -127,13 +130,20 @@ class GoodSAM(Method):
             raise ValueError(f"batch has masks for {masks.shape[1]} windows, the window config gives {k}")
         xw = grid.extract(x)  # (B*K, 3, window_h, window)
         features = self.feature_proj is not None
-        with torch.no_grad(), _eval_mode(self.labeler()):
-            label_logits, ta_feats = (self.labeler().forward_with_features(xw) if features
-                                      else (self.labeler()(xw), None))
+        cached = self.label_cache.get(target["index"], x.device) if self.label_cache is not None else None
+        label_logits = ta_feats = None
+        if cached is None:
+            with torch.no_grad(), _eval_mode(self.labeler()):
+                label_logits, ta_feats = (self.labeler().forward_with_features(xw) if features
+                                          else (self.labeler()(xw), None))
+            labels = self.pseudo_labels(label_logits, masks.flatten(0, 1).bool(), *_mask_classes(target))
+            if self.label_cache is not None:
+                self.label_cache.put(target["index"], labels, self._image_target(grid, label_logits, labels))
+        else:
+            labels = cached
         # the TA's own training forward, only when a loss trains the TA through it
         ta_w = self.ta(xw) if self._ta_trains_on_windows() else None
         student_w, student_feats = self.student.forward_with_features(xw) if features else (self.student(xw), None)
-        labels = self.pseudo_labels(label_logits, masks.flatten(0, 1).bool(), *_mask_classes(target))
         logs: dict[str, float] = {"decided": float((labels["high_conf"] != IGNORE_INDEX).float().mean())}
         terms = {
             "patch": (w.patch, lambda: mka.patch_loss(student_w, labels["ensemble"], labels["high_conf"],
@@ -141,7 +151,8 @@ class GoodSAM(Method):
                                                       high_conf_norm=cfg.mka.high_conf_norm)),
             "boundary": (w.boundary, lambda: D.boundary_loss(student_w, labels["ensemble"], labels["boundary"],
                                                              cfg.dar.boundary_weight, cfg.dar.boundary_background_weight)),
-            "image": (w.image, lambda: self._image_loss(self.student(x), grid, label_logits, labels)),
+            "image": (w.image, lambda: self._image_loss(self.student(x), grid, label_logits, labels)
+                      if cached is None else mka.image_label_loss(self.student(x), cached["image"])),
             "ta_update": (w.ta_update if ta_w is not None else 0.0, lambda: mka.ta_loss(ta_w, labels["ensemble"], labels["high_conf"],
                                                            weight_e=cfg.mka.weight_e, weight_h=cfg.mka.weight_h,
                                                            high_conf_norm=cfg.mka.high_conf_norm)),
@@ -169,6 +180,14 @@ class GoodSAM(Method):
             return mka.image_loss(student, grid.stitch(label_logits), kind=m.image_kind, temperature=m.temperature)
         target = grid.stitch_labels(labels[m.image_target], self.num_classes)
         return mka.image_label_loss(student, target)
+
+    @torch.no_grad()
+    def _image_target(self, grid: WindowGrid, label_logits: torch.Tensor,
+                      labels: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The whole-panorama labels `(B, H, W)` `_image_loss` trains on (hard targets only), for the cache."""
+        if self.cfg.mka.image_target == "ta":
+            return grid.stitch(label_logits).argmax(1)
+        return grid.stitch_labels(labels[self.cfg.mka.image_target], self.num_classes)
 
     @torch.no_grad()
     def pseudo_labels(self, ta_logits: torch.Tensor, masks: torch.Tensor, mask_class: torch.Tensor | None = None,
