@@ -113,13 +113,18 @@ def main() -> None:
     ap.add_argument("--continue-steps", type=int, help="override the profile's continuation steps")
     ap.add_argument("--val-every", type=int, default=0,
                     help="also score the continuation runs every N steps (their val_history.json holds the curve)")
+    ap.add_argument("--reuse-source-only", action="store_true",
+                    help="keep an existing source-only continuation in --out if it ran the same number of steps")
+    ap.add_argument("--skip-default", action="store_true",
+                    help="run only the --variant / --table2 adaptation runs, not the default one")
     ap.add_argument("--reuse-stage1", action="store_true",
                     help="keep an existing stage-1 run in --out (same seed and profile) instead of retraining it")
     args = ap.parse_args()
     p = dict(PROFILES[args.profile])
     p["s1"] = args.stage1_steps or p["s1"] or _config_steps("source.yaml")
     p["s2"] = args.continue_steps or p["s2"] or _config_steps("adapt.yaml")
-    variants = {"default": []} | (table2_variants() if args.table2 else {}) | {v[0]: v[1:] for v in args.variant}
+    variants = ({} if args.skip_default else {"default": []}) | (table2_variants() if args.table2 else {}) \
+        | {v[0]: v[1:] for v in args.variant}
     rows = []
     for seed in args.seeds:
         base = args.out / f"seed{seed}"
@@ -132,8 +137,8 @@ def main() -> None:
                                            "train.save_every=0"])
         init = [f"goodsam.student.init={s1 / 'model.safetensors'}", f"goodsam.ta.init={s1 / 'ta.safetensors'}"]
         cont = [f"train.steps={p['s2']}", f"train.val_every={args.val_every}", "train.save_every=0"]
-        source_only = train("source.yaml", common + init + cont + [f"output_dir={base / 'source_only'}"],
-                            base / "source_only")
+        source_only = (args.reuse_source_only and _finished(base / "source_only", p["s2"])) or \
+            train("source.yaml", common + init + cont + [f"output_dir={base / 'source_only'}"], base / "source_only")
         row = {"seed": seed, "source_only": source_only["miou"], "source_only_ta": source_only["ta_miou"],
                "source_only_classes": source_only["classes"]}
         for seg in args.segmenters:
@@ -160,6 +165,16 @@ def main() -> None:
         print(f"  [{seg}] stage-1 pseudo-labels: TA {_stat([r[seg]['ta_miou'] for r in rows])}, "
               f"E {_stat([r[seg]['ensemble_miou'] for r in rows])}, E_H {_stat([r[seg]['high_conf_miou'] for r in rows])}"
               f" at coverage {_stat([r[seg]['high_conf_coverage'] for r in rows])}")
+
+
+def _finished(run: Path, steps: int) -> dict | None:
+    """An earlier continuation's final scores, if it validated at `steps`."""
+    path = run / "val_history.json"
+    history = json.loads(path.read_text()) if path.is_file() else []
+    if not history or history[-1]["step"] != steps:
+        return None
+    last = history[-1]
+    return {"miou": last["miou"], "ta_miou": last["ta_miou"], "classes": last["iou_per_class"]}
 
 
 def _config_steps(config: str) -> int:
