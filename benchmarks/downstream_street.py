@@ -66,7 +66,7 @@ def fit_on_street(net: torch.nn.Module, steps: int, seed: int, label: str = "seg
 
 
 def train_segmenter(out: Path, steps: int, size: str, seed: int) -> Path:
-    from samdistill.engine.artifact import save_model_artifact
+    from samdistill.models.artifact import save_model_artifact
     from samdistill.models.registry import create_backbone
 
     torch.manual_seed(seed)
@@ -93,7 +93,7 @@ def train_restorers(out: Path, steps: int, overrides: list[str]) -> dict[str, Pa
 def evaluate_run(run: Path, segmenter: Path) -> dict:
     from samdistill.data.config import DatasetConfig
     from samdistill.data.paired import PairedImageDataset
-    from samdistill.engine.artifact import load_model_artifact
+    from samdistill.models.artifact import load_model_artifact
     from samdistill.inference.downstream import DownstreamScorer
     from samdistill.inference.evaluate import evaluate_model
     from samdistill.inference.segment import load_segmenter

@@ -36,7 +36,7 @@ import torch
 import torch.nn as nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from samdistill.engine.artifact import load_model_artifact, save_model_artifact
+from samdistill.models.artifact import load_model_artifact, save_model_artifact
 from samdistill.engine.config import LossConfig
 from samdistill.models.registry import backbone_info, create_backbone, list_backbones, pad_multiple
 from samdistill.sam4ir.config import SAM4IRConfig, SGRConfig

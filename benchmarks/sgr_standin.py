@@ -62,7 +62,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("runs/sgr_standin/street_conv.safetensors"))
     args = ap.parse_args()
 
-    from samdistill.engine.artifact import atomic_save_file
+    from samdistill.core.safetensors_io import atomic_save_file
     from samdistill.sam4ir.vgg import STANDIN_ARCH, build_random_conv, feature_layers
 
     torch.manual_seed(args.seed)

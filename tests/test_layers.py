@@ -35,24 +35,14 @@ LAYERS: list[tuple[str, ...]] = [
     ("methods",),
     ("inference",),
     ("sam4ir", "goodsam"),
-    ("build", "preflight", "run_setup"),
+    ("build", "preflight"),
     ("report", "compare"),
     ("cli",),
 ]
 
 # (importer, imported): imports against the order that are still there. Remove an entry when
 # its import goes; never add one for new code.
-KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {
-    # The engine's default validator is restoration's (methods/validation.py); it goes when every
-    # restoration method (PlainRestoration, SAM4IRMethod) names its validator itself.
-    ("samdistill.engine.method", "samdistill.methods.validation"): "default validator: RestorationValidator",
-    # The trainer's start-up summary names the recipe, mask generator and SGR features (10abde7);
-    # the engine could be handed these lines by its caller instead.
-    ("samdistill.engine.trainer", "samdistill.run_setup"): "describe_setup(cfg) in the start-up summary",
-    # The old import path of the model file's functions (users' scripts, tests, report/ and goodsam/method.py):
-    # a re-export of models/artifact.py; the engine itself no longer uses it. It goes with that path.
-    ("samdistill.engine.artifact", "samdistill.models.artifact"): "re-exports load/save_model_artifact",
-}
+KNOWN_VIOLATIONS: dict[tuple[str, str], str] = {}
 
 
 def layer_of(module: str) -> int:

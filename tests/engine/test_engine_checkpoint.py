@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from _engine_fixtures import TwoNetMethod
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 from samdistill.engine.checkpoint import (capture_rng_state, latest_checkpoint, list_checkpoints, load_checkpoint,
                                           load_method_state, load_optimizer_state, method_state_for_checkpoint,
                                           restore_rng_state, save_checkpoint)

@@ -5,7 +5,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from samdistill.engine.artifact import load_model_artifact
+from samdistill.models.artifact import load_model_artifact
 
 
 def test_two_process_training_keeps_ranks_identical_and_resumes_exactly(tmp_path, torchrun):

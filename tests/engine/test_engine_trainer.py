@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from _engine_fixtures import TINY, NoisyPlain, TwoNetMethod, fake_build_experiment, loaders, make_cfg
-from samdistill.engine.artifact import load_model_artifact
+from samdistill.models.artifact import load_model_artifact
 from samdistill.engine.checkpoint import list_checkpoints
 from samdistill.engine.trainer import Trainer
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from samdistill.data.io import write_image
-from samdistill.engine.artifact import save_model_artifact
+from samdistill.models.artifact import save_model_artifact
 from samdistill.engine.checkpoint import save_checkpoint
 from samdistill.priors.cache import MaskCache
 from samdistill.priors.maskset import MaskSet

@@ -9,7 +9,7 @@ from accelerate.utils import set_seed
 from _engine_fixtures import NoisyPlain, loaders, make_cfg
 from samdistill.config.loader import config_from_dict
 from samdistill.engine.trainer import Trainer
-from samdistill.run_setup import describe_setup
+from samdistill.config.run_setup import describe_setup
 
 
 def _restoration(**sections):

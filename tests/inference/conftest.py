@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from samdistill.engine.artifact import save_model_artifact
+from samdistill.models.artifact import save_model_artifact
 from samdistill.models.registry import register_backbone
 
 

@@ -73,7 +73,7 @@ def test_eval_defaults_to_the_run_folder_and_reports_bad_overrides(experiment: P
 def test_eval_with_a_segmenter_adds_the_downstream_section(experiment: Path, tmp_path: Path, artifact) -> None:
     import torch
 
-    from samdistill.engine.artifact import save_model_artifact
+    from samdistill.models.artifact import save_model_artifact
     from samdistill.models.registry import create_backbone
 
     torch.manual_seed(0)

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from samdistill.cli.main import app
 from samdistill.config.loader import config_from_dict, save_config
 from samdistill.data.io import read_image
-from samdistill.engine.artifact import load_model_artifact, save_model_artifact
+from samdistill.models.artifact import load_model_artifact, save_model_artifact
 from samdistill.engine.checkpoint import capture_rng_state, save_checkpoint
 from samdistill.models.foreign_keys import layout_for
 from samdistill.models.registry import create_backbone

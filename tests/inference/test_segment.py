@@ -140,7 +140,7 @@ def _paint(path: Path, ids: np.ndarray, green: int = 100) -> Path:
 
 
 def _color_artifact(tmp_path: Path, num_classes: int = 19) -> Path:
-    from samdistill.engine.artifact import save_model_artifact
+    from samdistill.models.artifact import save_model_artifact
     from samdistill.models.registry import create_backbone
 
     net = create_backbone("test_color_segmenter", num_classes=num_classes)

@@ -10,7 +10,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from samdistill.cli.main import app
-from samdistill.engine.artifact import save_model_artifact
+from samdistill.models.artifact import save_model_artifact
 from samdistill.inference.evaluate_segmentation import ProtocolMatrix, prediction_map
 from samdistill.models.registry import create_backbone
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 from samdistill.metrics.fid import (FeatureCollector, InceptionFeatures, clean_fid_resize, fid_between_folders,
                                     fid_from_features)
 from samdistill.metrics.fid_inception import FIDInceptionV3, load_fid_inception, save_random_fid_inception

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 from samdistill.metrics.lpips import LPIPS, save_random_lpips
 
 SIZES = {"alex": (40, 48), "vgg": (32, 36)}

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from pretrained_helpers import TINY, authors_state, image, module_prefixed, random_backbone, save_pth
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 from samdistill.models.foreign_keys import guess_backbone, layout_for
 from samdistill.models.pretrained import load_pretrained, load_pretrained_state
 from samdistill.models.registry import create_backbone

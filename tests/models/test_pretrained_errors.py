@@ -7,7 +7,7 @@ import torch
 from safetensors.torch import save_file
 
 from pretrained_helpers import authors_state, module_prefixed, random_backbone, save_pth
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 from samdistill.models.pretrained import load_pretrained, read_weights
 
 REBUILT: list[str] = []

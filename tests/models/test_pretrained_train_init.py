@@ -17,7 +17,7 @@ from pretrained_helpers import authors_state, random_backbone
 from samdistill.build import build_method
 from samdistill.cli.main import app
 from samdistill.config.loader import load_config
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 
 NAME, ARGS = "nafnet", {"width": 8, "enc_blk_nums": [1, 1], "middle_blk_num": 1, "dec_blk_nums": [1, 1]}
 

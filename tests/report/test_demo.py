@@ -32,7 +32,7 @@ def test_demo_writes_a_consistent_report(tmp_path):
     assert "checks the pipeline, not the paper's gain" in md  # offline stand-ins are called what they are
     assert "λ2 = 20;" in md  # random stand-in features: the lower SGR weight, said in the report
     # the shipped artifact of each run is the bare backbone's size
-    from samdistill.engine.artifact import load_model_artifact
+    from samdistill.models.artifact import load_model_artifact
     from samdistill.models.registry import create_backbone
 
     n_bare = sum(p.numel() for p in create_backbone("nafnet_tiny").parameters())

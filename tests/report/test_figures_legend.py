@@ -54,7 +54,7 @@ def test_pano_demo_pictures_name_rows_and_classes(tmp_path, monkeypatch):
             return logits
 
     monkeypatch.setattr("samdistill.data.segmentation.dataset.SegmentationDataset", lambda cfg: [item, item])
-    monkeypatch.setattr("samdistill.engine.artifact.load_model_artifact", lambda path: Net())
+    monkeypatch.setattr("samdistill.models.artifact.load_model_artifact", lambda path: Net())
     calls = []
     monkeypatch.setattr(figures, "save_labeled_rows", lambda path, rows, labels, legend: calls.append(
         (path.name, len(rows), list(labels), [n for n, _ in legend])))

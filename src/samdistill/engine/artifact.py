@@ -1,16 +1,22 @@
-"""The old import path of the model file's functions: the model file and a run's weights are
-`samdistill.models.artifact`'s (the bytes `core/model_file.py`'s). These names stay importable from
-here (the same objects) for users' scripts, the tests and the callers not yet moved; the engine itself
-no longer uses this module: the trainer writes the shipped network with `core.model_file.save_model_file`
-(a state dict and a spec). tests/test_layers.py lists this module's import of models/ as the one left.
+"""The old import path of the checkpoint error and the safetensors helpers, which live in `core/`
+(`core.errors`, `core.safetensors_io`, `core.model_file`); these are the same objects. The model
+file's functions moved to `samdistill.models.artifact`: the engine imports no model code, so they
+are not importable from here (asking for one says where it went).
 """
 from __future__ import annotations
 
-# Re-exported: these lived here before core/ and models/artifact.py, and callers still import them from here.
 from samdistill.core.errors import CheckpointError
 from samdistill.core.model_file import FORMAT
 from samdistill.core.safetensors_io import atomic_save_file, load_state_into, read_safetensors, state_mismatches
-from samdistill.models.artifact import load_model_artifact, save_model_artifact
 
-__all__ = ["FORMAT", "CheckpointError", "atomic_save_file", "load_model_artifact", "load_state_into",
-           "read_safetensors", "save_model_artifact", "state_mismatches"]
+__all__ = ["FORMAT", "CheckpointError", "atomic_save_file", "load_state_into", "read_safetensors",
+           "state_mismatches"]
+
+_MOVED = ("load_model_artifact", "save_model_artifact")
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        raise ImportError(f"{name} moved to samdistill.models.artifact: "
+                          f"from samdistill.models.artifact import {name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

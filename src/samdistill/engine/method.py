@@ -5,7 +5,8 @@ A method is an `nn.Module` that owns every network it trains. The engine only ev
 defined here, so a method (plain baseline, SAM4IR, GoodSAM, ...) plugs into the same accelerate
 loop. Under multi-process training the whole method is wrapped by DDP: `forward` runs through the
 wrapper, everything else on the unwrapped module. What a method is evaluated on (`restore` for
-restoration, `segment` for segmentation) belongs to its validator, not to this contract.
+restoration, `segment` for segmentation) belongs to its validator, not to this contract; the
+restoration methods' base, with restoration's validator, is `methods.base.RestorationMethod`.
 """
 from __future__ import annotations
 
@@ -64,11 +65,11 @@ class Method(nn.Module):
         return {}
 
     def validator(self, eval_cfg: Any) -> "Validator":
-        """What validation scores (`methods/validation.py`). Default: PSNR/SSIM of `restore(lq)`
-        against `gt` (a restoration method implements `restore(lq) -> image`). A segmentation
-        method returns `SegmentationValidator(num_classes)` and implements `segment(image) -> logits`."""
-        # The one import of a task left in engine/ (tests/test_layers.py, KNOWN_VIOLATIONS): it goes
-        # when every restoration method names its validator itself.
-        from samdistill.methods.validation import RestorationValidator
-
-        return RestorationValidator(eval_cfg)
+        """What validation scores: an object with the engine's `Validator` protocol
+        (`engine/validation.py`). The engine knows no task, so it has no default here: restoration
+        methods subclass `methods.base.RestorationMethod` (PSNR/SSIM of `restore(lq)`), segmentation
+        methods return `methods.validation.SegmentationValidator(num_classes)` and implement
+        `segment(image) -> logits`."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement validator(eval_cfg) (what validation scores), or subclass "
+            "samdistill.methods.base.RestorationMethod for PSNR/SSIM of restore(lq)")

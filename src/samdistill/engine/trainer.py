@@ -29,6 +29,7 @@ from accelerate.utils import DataLoaderConfiguration, gather_object, set_seed
 from tqdm.auto import tqdm
 
 from samdistill.config.loader import save_config
+from samdistill.config.run_setup import SETUP_FILE, describe_setup
 from samdistill.core.atomic import atomic_write_text
 from samdistill.core.errors import ConfigError
 from samdistill.core.json_safe import json_safe
@@ -39,7 +40,6 @@ from samdistill.engine.checkpoint import (METHOD_FILE, capture_rng_state, latest
 from samdistill.engine.failure import describe_failure, stop_message
 from samdistill.engine.method import Method
 from samdistill.engine.optim import apply_lr, build_optimizer
-from samdistill.run_setup import SETUP_FILE, describe_setup
 
 logger = logging.getLogger(__name__)
 

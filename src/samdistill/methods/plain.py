@@ -6,13 +6,13 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from samdistill.engine.method import Method, StepOutput
+from samdistill.methods.base import RestorationMethod, StepOutput
 from samdistill.methods.config import LossConfig
 from samdistill.methods.losses import build_reconstruction
 from samdistill.models.registry import create_backbone
 
 
-class PlainRestoration(Method):
+class PlainRestoration(RestorationMethod):
     """IR1 + reconstruction loss (the paper's 'baseline' row)."""
 
     def __init__(self, backbone_name: str, backbone_args: dict[str, Any] | None = None,

@@ -195,3 +195,12 @@ class PriorsConfig(StrictModel):
         True, description="select: crop: a mask covering the whole crop (a constant channel) is not chosen"
     )
     cache_dir: Optional[str] = Field(None, description="mask cache (default ~/.cache/samdistill/masks)")
+
+
+def resolved_backend(priors_cfg: PriorsConfig) -> str:
+    """The backend `build_segmenter` builds: `auto` is `sam` when `priors.sam.checkpoint` is set,
+    else `offline` (auto never picks sam2 / sam3: those are chosen by name). A reading of the config
+    alone, so the start-up summary (`config/run_setup.py`) names it without importing a segmenter."""
+    if priors_cfg.backend == "auto":
+        return "sam" if priors_cfg.sam.checkpoint is not None else "offline"
+    return priors_cfg.backend

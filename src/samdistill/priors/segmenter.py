@@ -10,7 +10,7 @@ import importlib.util
 import logging
 from dataclasses import dataclass
 
-from samdistill.priors.config import PriorsConfig
+from samdistill.priors.config import PriorsConfig, resolved_backend  # noqa: F401 (re-exported)
 from samdistill.priors.base import Segmenter, SegmenterBase, check_image, segment_batch  # noqa: F401 (re-exported)
 
 logger = logging.getLogger("samdistill")
@@ -69,14 +69,6 @@ BACKENDS: dict[str, BackendInfo] = {b.name: b for b in (
                 (), None, ("backend", "index", "parts", "min_area", "min_correlation", "min_margin", "version"),
                 "index: sha256 of the world_index.npz files read"),
 )}
-
-
-def resolved_backend(priors_cfg: PriorsConfig) -> str:
-    """The backend `build_segmenter` builds: `auto` is `sam` when `priors.sam.checkpoint` is set,
-    else `offline` (auto never picks sam2 / sam3: those are chosen by name)."""
-    if priors_cfg.backend == "auto":
-        return "sam" if priors_cfg.sam.checkpoint is not None else "offline"
-    return priors_cfg.backend
 
 
 # Backends that read a checkpoint from their own config section (priors.<name>.checkpoint).

@@ -80,8 +80,8 @@ def _time_inference(model: torch.nn.Module, images: list[torch.Tensor], repeats:
 def train_and_evaluate(label: str, cfg: ExperimentConfig) -> RunResult:
     """Train one run, then score its shipped artifact on the held-out test images."""
     from samdistill.data.paired import PairedImageDataset
-    from samdistill.engine.artifact import load_model_artifact
     from samdistill.inference.evaluate import evaluate_model
+    from samdistill.models.artifact import load_model_artifact
 
     seconds = _train(cfg)
     model = load_model_artifact(Path(cfg.output_dir) / "model.safetensors")

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 from samdistill.priors.cache import MaskCache, fingerprint_hash
 from samdistill.priors.config import AMGConfig, PriorsConfig, SAM2Config, SAMConfig
 from samdistill.priors.provider import PriorProvider

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 from samdistill.priors.cache import fingerprint_hash
 from samdistill.priors.config import PriorsConfig, SAM2Config
 from samdistill.priors.provider import PriorProvider

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from tiny_sam import make_test_image
 from tiny_sam3 import IMAGE_SIZE, save_tiny_sam3
 
-from samdistill.engine.artifact import CheckpointError  # noqa: E402
+from samdistill.core.errors import CheckpointError  # noqa: E402
 from samdistill.priors.cache import MaskCache, fingerprint_hash  # noqa: E402
 from samdistill.priors.config import CITYSCAPES_CLASSES, PriorsConfig, SAM3Config  # noqa: E402
 from samdistill.priors.maskset import MaskSet  # noqa: E402

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from samdistill.engine.artifact import CheckpointError
+from samdistill.core.errors import CheckpointError
 from samdistill.priors.config import AMGConfig
 from samdistill.priors.sam import MaskGenerator, SamPredictor, inspect_sam, load_sam
 from samdistill.priors.sam.convert import KeyConversionError, hf_to_official, official_to_hf

@@ -1,14 +1,17 @@
 """What a training run actually trains with, in a few lines: the recipe (baseline, SAM4IR on, a
 GoodSAM stage), the mask generator and SGR's feature extractor, each stand-in called one.
 
-Read from the resolved config with the same rules that build the run (`priors.segmenter.
+Read from the resolved config with the same rules that build the run (`priors.config.
 resolved_backend`, SAM4IR's `needs_masks` conditions), so it names what runs, not what the config
 seems to ask for. The trainer logs these lines at start-up and writes them to `<run>/setup.txt`:
 a run on the offline segmenter or on random SGR features must never pass for a SAM / VGG run.
+A reading of the config alone (it sits in the config layer), so the engine can call it.
 """
 from __future__ import annotations
 
 from typing import Any
+
+from samdistill.priors.config import resolved_backend
 
 SETUP_FILE = "setup.txt"
 
@@ -60,8 +63,6 @@ def _panoramic(cfg: Any) -> list[str]:
 
 
 def describe_mask_generator(priors_cfg: Any) -> str:
-    from samdistill.priors.segmenter import resolved_backend
-
     backend = resolved_backend(priors_cfg)
     if backend == "offline":
         off = priors_cfg.offline
