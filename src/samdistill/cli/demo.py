@@ -54,15 +54,15 @@ def demo(
     if sam_checkpoint is not None:
         extra += [f"priors.sam.checkpoint={sam_checkpoint}", "priors.backend=sam"]
     else:
-        # With the offline prior the teacher is no better than IR1, and the active SPD (the default,
-        # [0,255] + teacher_closer gate) costs IR1 1.95 dB in the quick demo (README): the demo keeps
-        # eq. 4 on [0,1] (inactive) there. Overrides still win.
+        # With the offline prior the teacher is no better than IR1, so the active SPD (the default,
+        # [0,255] + teacher_closer gate) only pulls IR1 toward a worse image and costs it PSNR
+        # (docs/sam4ir_measurements.md): the demo keeps eq. 4 on [0,1] (inactive) there. Overrides still win.
         extra = list(STAND_IN_SPD) + extra
     if vgg_weights is not None:
         extra += [f"sam4ir.sgr.vgg_weights={vgg_weights}", "sam4ir.sgr.features=vgg16"]
     else:
         # Random stand-in features carry no semantics: at the paper's lambda_2 = 200 the pooled relation
-        # costs 2.65 dB in the quick demo, at 20 it is neutral (+0.06; README). Overrides still win.
+        # costs PSNR, at 20 it is neutral (docs/sam4ir_measurements.md). Overrides still win.
         extra = [f"sam4ir.sgr.weight={STAND_IN_SGR_WEIGHT}"] + extra
     with user_errors():
         summary = run_demo(out, "quick" if quick else "full", extra)

@@ -5,8 +5,8 @@ Three benchmarks, each written once to ``<cache_dir>/<name>/v1/{train,test}/{inp
 
 - ``embedded-rain``:  ``degradations.add_rain(level="heavy")`` — two screen-blended streak layers
   (density 0.005 / 0.003 of pixels, length 27 / 19 px, Gaussian thickness 0.8 / 0.6 px,
-  brightness 0.75 / 0.6, angle within +-25 degrees of vertical); input PSNR about 14 dB
-  (Rain200H-like).
+  brightness 0.75 / 0.6, angle within +-25 degrees of vertical): heavy rain, Rain200H-like
+  (the input's PSNR: README's demo table).
 - ``embedded-noise``: ``degradations.add_gaussian_noise(sigma=25)`` (sigma in /255 units, clipped).
 - ``embedded-blur``:  ``degradations.motion_blur(kernel_size=11)`` — one random camera-shake
   trajectory kernel per photo, reflect padding.

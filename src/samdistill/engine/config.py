@@ -20,7 +20,7 @@ class OptimizerConfig(StrictModel):
     fused: bool = Field(
         True,
         description="PyTorch's fused Adam/AdamW kernel (CPU and CUDA): same update rule, one pass over "
-        "the weights instead of one per tensor (a 17M-parameter Adam step: 51 -> 15 ms on one CPU core); "
+        "the weights instead of one per tensor (several times faster on a CPU; docs/benchmarks.md); "
         "false: the reference per-tensor loop",
     )
 
@@ -51,8 +51,8 @@ class TrainConfig(StrictModel):
         True,
         description="flush denormal floats (below 1.2e-38) to zero on the CPU while training "
         "(torch.set_flush_denormal, restored after): such gradients slow every CPU op that touches them "
-        "several-fold (SAM4IR on EfficientDerain, whose zero-initialised SPF units pass them: 4.58x the baseline "
-        "step instead of 2.78x, one thread); GPUs are unaffected",
+        "several-fold (SAM4IR on EfficientDerain, whose zero-initialised SPF units pass them; docs/benchmarks.md); "
+        "GPUs are unaffected",
     )
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     tensorboard: bool = True

@@ -35,8 +35,8 @@ _KERNEL32 = gaussian_kernel().astype(np.float32)
 def _filter(maps: np.ndarray) -> np.ndarray:
     """Gaussian filter over the last two axes, keeping the 'valid' region (the window inside).
 
-    Returned TRANSPOSED, (..., W', H'): both passes run along contiguous rows (about 20 % faster than
-    filtering down columns), and SSIM only multiplies maps of one layout and averages them."""
+    Returned TRANSPOSED, (..., W', H'): both passes run along contiguous rows (faster than filtering
+    down columns; docs/benchmarks.md), and SSIM only multiplies maps of one layout and averages them."""
     out = correlate1d(maps, _KERNEL32, axis=-1, mode="constant")[..., _HALF:-_HALF]
     out = np.ascontiguousarray(np.swapaxes(out, -1, -2))
     return correlate1d(out, _KERNEL32, axis=-1, mode="constant")[..., _HALF:-_HALF]

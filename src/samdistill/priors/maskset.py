@@ -78,7 +78,7 @@ class MaskSet:
 
     @property
     def area(self) -> np.ndarray:
-        # count_nonzero per mask is ~10x faster than a bool sum over axes; works for N = 0 too
+        # count_nonzero per mask is faster than a bool sum over axes (docs/benchmarks.md); works for N = 0 too
         return np.array([np.count_nonzero(m) for m in self.masks], np.int64).reshape(len(self))
 
     @property
