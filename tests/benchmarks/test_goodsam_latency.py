@@ -1,4 +1,4 @@
-"""benchmarks/goodsam_latency.py on a tiny input: rows, ratios to the student, thread count restored."""
+"""benchmarks/speed/goodsam_latency.py on a tiny input: rows, ratios to the student, thread count restored."""
 from __future__ import annotations
 
 import importlib.util
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "goodsam_latency.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "speed" / "goodsam_latency.py"
 
 
 def _bench():

@@ -1,4 +1,4 @@
-"""benchmarks/models.py on tiny inputs: MAC counting, the framework round trip, the table."""
+"""benchmarks/speed/models.py on tiny inputs: MAC counting, the framework round trip, the table."""
 from __future__ import annotations
 
 import importlib.util
@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "models.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "speed" / "models.py"
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""benchmarks/readme_demo_check.py reads the README's demo table and the demo's printed lines, and
+"""benchmarks/results/readme_demo_check.py reads the README's demo table and the demo's printed lines, and
 reports every figure that differs (run on a saved output here; the demo itself takes minutes)."""
 import importlib.util
 import subprocess
@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("readme_demo_check", ROOT / "benchmarks" / "readme_demo_check.py")
+_spec = importlib.util.spec_from_file_location("readme_demo_check", ROOT / "benchmarks" / "results" / "readme_demo_check.py")
 check = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(check)
 
@@ -31,7 +31,7 @@ def test_readme_table_is_read_for_both_profiles():
 def _run(tmp_path, output):
     saved = tmp_path / "demo.log"
     saved.write_text(output)
-    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "readme_demo_check.py"), "--output", str(saved)],
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "results" / "readme_demo_check.py"), "--output", str(saved)],
                           capture_output=True, text=True)
 
 

@@ -1,6 +1,6 @@
 """The street world's figures: render time, class frequencies, color-only baseline, ideal-mask lookup.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/street_world.py [--world DIR] [--scenes 5] [--skip-build]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/method_studies/street_world.py [--world DIR] [--scenes 5] [--skip-render] [--json out.json]
 
 - render time of one pinhole image (128x256, the embedded default) and one 400x2048 panorama,
   on one core (set OMP_NUM_THREADS=1), over `--scenes` target/source scenes: mean +- std, min;
@@ -101,10 +101,13 @@ def main() -> None:
     ap.add_argument("--world", type=Path, default=None, help="a built world (default: the embedded one)")
     ap.add_argument("--scenes", type=int, default=5, help="scenes timed per camera")
     ap.add_argument("--skip-render", action="store_true", help="skip the render timing")
+    ap.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON to PATH")
     args = ap.parse_args()
+    result: dict = {}
     if not args.skip_render:
         for name, times in render_times(args.scenes).items():
             t = np.array(times)
+            result.setdefault("render_s", {})[name] = times
             print(f"render {name}: {t.mean():.3f} +- {t.std():.3f} s (min {t.min():.3f}, {len(t)} scenes)")
     if args.world is None:
         from samdistill.world.embedded import ensure_world
@@ -117,10 +120,17 @@ def main() -> None:
         src, tgt = (np.asarray(manifest["class_pixels"][d], float) for d in ("source", "target"))
         print(f"  {k:2d} {name:14s}            {100 * src[k] / src.sum():6.2f}  {100 * tgt[k] / tgt.sum():6.2f}")
     for name, miou in color_only(args.world).items():
+        result.setdefault("rgb_only_miou", {})[name] = float(miou)
         print(f"RGB-only random forest mIoU on {name}: {100 * miou:.1f}")
     for kind, (rate, best, margin) in ideal_lookup(args.world).items():
+        result.setdefault("ideal_lookup", {})[kind] = {"found": float(rate), "lowest_best_correlation": float(best),
+                                                       "lowest_margin": float(margin)}
         print(f"ideal segmenter on {kind}: found {100 * rate:.0f} % (lowest best correlation {best:.3f}, "
               f"lowest margin to the next image {margin:.3f})")
+    if args.json:
+        result.update(world=str(args.world), counts=manifest["counts"], class_pixels=manifest["class_pixels"])
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ For each backbone (all registered variants, full-size ones included):
     machine load affects both alike; the ratio uses the fastest runs, the least disturbed ones).
 
 Usage (from the repository root):
-    python benchmarks/models.py --only nafnet_tiny rcdnet_tiny --repeats 20
-    python benchmarks/models.py --repeats 3 --threads 2 --json runs/models.json
+    python benchmarks/speed/models.py --only nafnet_tiny rcdnet_tiny --repeats 20
+    python benchmarks/speed/models.py --repeats 3 --threads 2 --json runs/models.json
 Prints a Markdown table. Generic factories that need constructor arguments (`nafnet`, `uformer`)
 are skipped; their named variants are measured.
 """

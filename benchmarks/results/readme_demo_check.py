@@ -1,9 +1,10 @@
 """Do the README's demo figures match what `samdistill demo` prints? Exit 0 if they all do, 1 if
 any differs (each difference listed), 2 if the README table or the demo output cannot be read.
 
-    .venv/bin/python benchmarks/readme_demo_check.py                    # runs `samdistill demo --quick` (~3 min)
-    .venv/bin/python benchmarks/readme_demo_check.py --profile full     # the full demo (~20 min)
-    .venv/bin/python benchmarks/readme_demo_check.py --output demo.log  # check a saved demo output instead
+    .venv/bin/python benchmarks/results/readme_demo_check.py                    # runs `samdistill demo --quick` (~3 min)
+    .venv/bin/python benchmarks/results/readme_demo_check.py --profile full     # the full demo (~20 min)
+    .venv/bin/python benchmarks/results/readme_demo_check.py --output demo.log  # check a saved demo output instead
+    .venv/bin/python benchmarks/results/readme_demo_check.py --json check.json  # also the figures compared, as JSON
 
 The printed figures are rounded as the README prints them (PSNR 2 decimals, SSIM 3) and compared
 as text: the demo is deterministic (seed 0), so any difference is a real change.
@@ -11,13 +12,14 @@ as text: the demo is deterministic (seed 0), so any difference is a real change.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 TABLE_HEADER = "| embedded-rain test"
 # README row -> the label `samdistill demo` prints
 ROWS = {"input (rainy)": "input (rainy)", "baseline": "baseline", "SAM4IR": "SAM4IR framework"}
@@ -92,14 +94,21 @@ def main() -> int:
     ap.add_argument("--profile", choices=["quick", "full"], default="quick")
     ap.add_argument("--output", type=Path, help="a saved `samdistill demo` output to check instead of running it")
     ap.add_argument("--readme", type=Path, default=README)
+    ap.add_argument("--json", type=Path, metavar="PATH", help="also write the README's and the demo's figures and "
+                    "every difference as JSON to PATH")
     args = ap.parse_args()
     try:
         expected = readme_figures(args.readme.read_text(encoding="utf-8"))[args.profile]
         output = args.output.read_text(encoding="utf-8") if args.output else run_demo(args.profile)
-        problems = differences(expected, printed_figures(output))
+        printed = printed_figures(output)
+        problems = differences(expected, printed)
     except Unreadable as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"profile": args.profile, "readme": expected, "demo": printed,
+                                         "differences": problems}, indent=2) + "\n", encoding="utf-8")
     if problems:
         print(f"README {args.profile} demo figures differ from the demo's:\n  " + "\n  ".join(problems))
         return 1

@@ -1,6 +1,6 @@
 """Downstream segmentation on embedded-street-rain: the SAM4IR paper's Table 2, embedded.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/downstream_street.py [--out runs/bench_downstream]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/results/downstream_street.py [--out runs/bench_downstream]
         [--seg-steps 800] [--seg-size mini] [--restore-steps 600] [--segmenter PATH]
         [--baseline RUN --sam4ir RUN] [--resamples 10000] [key=value ...]
 

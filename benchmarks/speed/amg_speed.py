@@ -12,15 +12,18 @@ boxed and NMS'd) and `all-scored` (every mask also stability-scored) are measure
 AMG's own encode/decode split of the same call is printed as well (robust to other load on
 the machine).
 
-    python benchmarks/amg_speed.py                       # ViT-B, 1024, 32x32 points, CPU
-    python benchmarks/amg_speed.py --points-per-side 8 --height 480 --width 640
-    python benchmarks/amg_speed.py --device cuda --dtype bfloat16
+    python benchmarks/speed/amg_speed.py                       # ViT-B, 1024, 32x32 points, CPU
+    python benchmarks/speed/amg_speed.py --points-per-side 8 --height 480 --width 640
+    python benchmarks/speed/amg_speed.py --device cuda --dtype bfloat16
+    python benchmarks/speed/amg_speed.py --json runs/amg_speed.json   # also the rows as JSON
 """
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,6 +39,7 @@ def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points-per-side", type=int, default=32, help="AMG point grid size per side")
     ap.add_argument("--points-per-batch", type=int, default=64, help="prompts decoded per decoder pass")
+    ap.add_argument("--json", metavar="PATH", help="also write one row per mode as JSON to PATH")
     ap.add_argument("--height", type=int, default=768, help="test image height (pixels)")
     ap.add_argument("--width", type=int, default=1024, help="test image width (pixels)")
     ap.add_argument("--model-image-size", type=int, default=1024,
@@ -103,7 +107,7 @@ MODES = {
 }
 
 
-def run_mode(predictor: SamPredictor, image: np.ndarray, args: argparse.Namespace, name: str) -> None:
+def run_mode(predictor: SamPredictor, image: np.ndarray, args: argparse.Namespace, name: str) -> dict:
     cfg = AMGConfig(points_per_side=args.points_per_side, points_per_batch=args.points_per_batch, **MODES[name])
     gen = MaskGenerator(predictor, cfg, sync_timing=True)
     t_embed = t_decode = t_amg = float("inf")
@@ -120,6 +124,9 @@ def run_mode(predictor: SamPredictor, image: np.ndarray, args: argparse.Namespac
     overhead = inner["total"] / (inner["encode"] + inner["decode"])
     print(f"[{name}] same call, AMG total / its own encode+decode = {overhead:.3f} "
           f"(encode {inner['encode']:.2f}s, decode {inner['decode']:.2f}s, total {inner['total']:.2f}s)")
+    return {"mode": name, "embedding_s": t_embed, "decoder_passes": n_batches, "decoder_s": t_decode, "amg_s": t_amg,
+            "masks": len(masks), "ratio_amg_to_passes": t_amg / (t_embed + t_decode), "own_overhead": overhead,
+            "inner_s": inner}
 
 
 def main() -> None:
@@ -135,8 +142,13 @@ def main() -> None:
           f"torch threads {torch.get_num_threads()}")
     if device.type == "cuda":  # warm-up (kernel selection, allocator) before timing
         predictor.decode_points(predictor.encode(predictor.to_tensor(image[:64, :64])), torch.zeros(1, 2))
-    for name in (list(MODES) if mode == "all" else [mode]):
-        run_mode(predictor, image, args, name)
+    rows = [run_mode(predictor, image, args, name) for name in (list(MODES) if mode == "all" else [mode])]
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        setup = {k: getattr(args, k) for k in ("model_image_size", "height", "width", "points_per_side",
+                                                "points_per_batch", "device", "dtype", "repeats", "seed")}
+        Path(args.json).write_text(json.dumps({"setup": {**setup, "threads": torch.get_num_threads()}, "rows": rows},
+                                              indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

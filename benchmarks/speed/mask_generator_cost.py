@@ -17,9 +17,9 @@ alike (target <= 1.15). `--repeats N` repeats the call (mean +- std over the rep
 models on a CPU, `--points-per-side 8` (one decoder batch) / `--classes 2` measure a smaller call
 and extrapolate the default one: encoder + (wall - encoder) x default passes / measured passes.
 
-    OMP_NUM_THREADS=1 python benchmarks/mask_generator_cost.py --model sam_vit_b --threads 1
-    OMP_NUM_THREADS=1 python benchmarks/mask_generator_cost.py --model sam_vit_h --threads 1 --points-per-side 8
-    OMP_NUM_THREADS=1 python benchmarks/mask_generator_cost.py --model sam3 --threads 1 --classes 2
+    OMP_NUM_THREADS=1 python benchmarks/speed/mask_generator_cost.py --model sam_vit_b --threads 1
+    OMP_NUM_THREADS=1 python benchmarks/speed/mask_generator_cost.py --model sam_vit_h --threads 1 --points-per-side 8
+    OMP_NUM_THREADS=1 python benchmarks/speed/mask_generator_cost.py --model sam3 --threads 1 --classes 2
 """
 from __future__ import annotations
 

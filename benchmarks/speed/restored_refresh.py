@@ -1,7 +1,7 @@
 """What restored priors cost (issue 10, defect 7): one refresh per image, its share of training,
 and the per-item cost the old worker path paid.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/restored_refresh.py [--steps 10] [--batch 8]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/speed/restored_refresh.py [--steps 10] [--batch 8]
         [--set priors.backend=world ...] [--out runs/refresh_bench]
 
 The demo's experiment (nafnet_tiny on embedded-rain, offline segmenter unless --set says
@@ -9,11 +9,13 @@ otherwise). Prints: per image, read / IR1 / segment / store ms of a refresh made
 (`restored_refresh: processes`, one process); the training step time (framework, SGR on, masks
 read from the refresh's store); the refresh's share of training time at refresh_every 100 (the
 demo) and 500 (the default); and a dataset item fetch with the stored masks vs with the old
-`workers` path (IR1 on CPU over the full image per item, masks from the cache).
+`workers` path (IR1 on CPU over the full image per item, masks from the cache). The figures
+also go to `<out>/results.json`.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import time
@@ -99,6 +101,11 @@ def main() -> None:
         print(f"refresh every {k} steps: {refresh_s:.1f} s per refresh, {100 * share:.1f} % of training time")
     print(f"dataset item fetch: stored masks {new_fetch:.1f} ms, old worker path (IR1 on CPU per item) "
           f"{old_fetch:.1f} ms")
+    result = {"pairs": n_pairs, "images": stats.images, "refresh_batch": args.batch, "refresh_per_image_ms": ms,
+              "refresh_s": refresh_s, "train_step_ms": step_ms, "fetch_stored_ms": new_fetch,
+              "fetch_worker_path_ms": old_fetch, "overrides": overrides}
+    (args.out / "results.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"results: {args.out / 'results.json'}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """PSNR + SSIM speed: seconds to score N image pairs (default 100 of 512x512), as `samdistill eval` does.
 
-    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/psnr_ssim_speed.py [--images 100] [--size 512]
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/speed/psnr_ssim_speed.py [--images 100] [--size 512]
         [--repeats 3] [--threads 2] [--reference] [--json out.json]
 
 What is timed: `metrics.pair_scores.PairScorer.score_many` (RGB, no crop border) on float32 HxWx3

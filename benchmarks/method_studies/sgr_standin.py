@@ -1,6 +1,6 @@
 """SGR's stand-in for VGG's semantics: the small relation network trained on the street world.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/sgr_standin.py [--steps 800] [--seed 0]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/method_studies/sgr_standin.py [--steps 800] [--seed 0]
         [--out runs/sgr_standin/street_conv.safetensors]
 
 SGR compares relations of frozen VGG16 features (ImageNet-trained) between restored and clean
@@ -10,7 +10,7 @@ semantics at all. This trains the same small architecture (`sam4ir.sgr.features=
 renders (embedded-street, 19 Cityscapes classes, cross-entropy), prints the head's mIoU on the
 world's val renders against the random stand-in's (same head, trained on frozen random features) —
 evidence that the features know the world's classes — and writes only the `features.*` tensors
-(torchvision layout) to --out. Use it with:
+(torchvision layout) to --out, the two mIoUs beside it (--out with .json). Use it with:
 
     sam4ir.sgr.features=street_conv sam4ir.sgr.vgg_weights=runs/sgr_standin/street_conv.safetensors
 
@@ -19,12 +19,15 @@ An honest stand-in, not VGG: it knows 19 street classes from 200 rendered images
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 
-from downstream_street import fit_on_street  # benchmarks/ is on sys.path when run as a script
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "results"))  # downstream_street.py's folder
+from downstream_street import fit_on_street  # noqa: E402
 
 
 class StandinSegmenter(nn.Module):
@@ -75,8 +78,11 @@ def main() -> None:
     random_net = StandinSegmenter(build_random_conv(args.seed).features)  # frozen random features, head only
     random_net.features.requires_grad_(False)
     fit_on_street(random_net, args.steps, args.seed, "random features + head")
-    print(f"\nval mIoU (embedded-street val renders, 19 classes): trained street_conv {val_miou(trained):.2f} %, "
-          f"random_conv features + trained head {val_miou(random_net):.2f} %")
+    scores = {"street_conv": val_miou(trained), "random_conv_head": val_miou(random_net)}
+    print(f"\nval mIoU (embedded-street val renders, 19 classes): trained street_conv {scores['street_conv']:.2f} %, "
+          f"random_conv features + trained head {scores['random_conv_head']:.2f} %")
+    result = {"steps": args.steps, "seed": args.seed, "weights": str(args.out), "val_miou_percent": scores}
+    args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

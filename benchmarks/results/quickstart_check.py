@@ -1,7 +1,7 @@
 """Does the quickstart SAM4IR config hurt a user's network? Both quickstart configs on a small
 Rain200-layout folder of real photos, trained the same way, as a user runs them.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/quickstart_check.py [--out runs/quickstart_check] [--steps N]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/results/quickstart_check.py [--out runs/quickstart_check] [--steps N]
 
 The photos shipped inside scikit-image / scikit-learn / matplotlib (the embedded demo's train and test
 photos, whole, short side 256) get light synthetic rain and are written in the Rain200 layout
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_rain200(out: Path, photos: tuple[str, ...], seed: int) -> None:

@@ -1,6 +1,6 @@
 """FID feature extraction speed: images per second through the FID Inception on CPU.
 
-    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/fid_speed.py [--size 256] [--images 24] [--batch-size 8]
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/speed/fid_speed.py [--size 256] [--images 24] [--batch-size 8]
         [--threads 2] [--resize pytorch-fid|clean-fid] [--json out.json]
 
 What is timed: `InceptionFeatures.features` on `--images` random float32 (size x size x 3) images in

@@ -1,6 +1,6 @@
 """Per-panorama latency of GoodSAM's student and teacher assistants on CPU.
 
-    .venv/bin/python benchmarks/goodsam_latency.py [--height 400] [--width 2048]
+    .venv/bin/python benchmarks/speed/goodsam_latency.py [--height 400] [--width 2048]
         [--models b0 mini b5] [--threads 1 2] [--runs 5] [--warmup 1] [--json out.json]
 
 One whole-image forward pass of a 2048x400 panorama (the DensePASS size, the Trans4PASS protocol)
