@@ -37,6 +37,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("sam4ir", "goodsam"),
     ("build", "preflight"),
     ("report", "compare"),
+    ("demos",),                # experiments that train and report (samdistill demo)
     ("cli",),
 ]
 

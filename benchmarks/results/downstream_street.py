@@ -77,7 +77,7 @@ def train_segmenter(out: Path, steps: int, size: str, seed: int) -> Path:
 
 
 def train_restorers(out: Path, steps: int, overrides: list[str]) -> dict[str, Path]:
-    from samdistill.report.demo import demo_configs, _train
+    from samdistill.demos.rain import _train, demo_configs
 
     common = [f"data.train.name={DATASET}", f"data.val.name={DATASET}", f"train.steps={steps}",
               f"train.val_every={max(1, steps // 3)}", f"train.save_every={steps}"] + overrides

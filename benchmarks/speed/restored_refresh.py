@@ -4,7 +4,7 @@ and the per-item cost the old worker path paid.
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/speed/restored_refresh.py [--steps 10] [--batch 8]
         [--set priors.backend=world ...] [--out runs/refresh_bench]
 
-The demo's experiment (nafnet_tiny on embedded-rain, offline segmenter unless --set says
+The demo's experiment (`demos/rain_sam4ir.yaml`: nafnet_tiny on embedded-rain, offline segmenter unless --set says
 otherwise). Prints: per image, read / IR1 / segment / store ms of a refresh made in-process
 (`restored_refresh: processes`, one process); the training step time (framework, SGR on, masks
 read from the refresh's store); the refresh's share of training time at refresh_every 100 (the
@@ -24,11 +24,11 @@ from pathlib import Path
 import torch
 
 from samdistill.build import build_experiment
-from samdistill.config.loader import apply_overrides, config_from_dict
+from samdistill.config.loader import load_config
 from samdistill.engine.config import OptimizerConfig
 from samdistill.engine.optim import build_optimizer
 from samdistill.priors.segmenter import describe_fingerprint
-from samdistill.report.demo import BASE
+from samdistill.demos.rain import SAM4IR_CONFIG
 from samdistill.sam4ir.priors import write_ir1_snapshot
 from samdistill.sam4ir.refresh import PriorRefresher, refresh_priors
 
@@ -68,9 +68,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("runs/refresh_bench"))
     args = ap.parse_args()
     shutil.rmtree(args.out, ignore_errors=True)
-    overrides = BASE + ["sam4ir.enabled=true", f"output_dir={args.out}", "data.num_workers=0",
-                        f"sam4ir.refresh_batch_size={args.batch}", *args.set]
-    cfg = config_from_dict(apply_overrides({}, overrides))
+    overrides = [f"output_dir={args.out}", "data.num_workers=0", f"sam4ir.refresh_batch_size={args.batch}", *args.set]
+    cfg = load_config(SAM4IR_CONFIG, overrides)
     method, train_loader, _ = build_experiment(cfg)
     datasets = method.prior_datasets
     n_pairs = sum(len(ds.pairs) for ds in datasets)

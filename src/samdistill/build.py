@@ -1,4 +1,6 @@
-"""Config -> (method, train loader, val loader): the one place that picks the training method."""
+"""Config -> (method, train loader, val loader) -> a trained run: the one place that picks the
+training method (`build_experiment`) and the one that trains a config (`train_experiment`, used by
+`samdistill train`, the demos and the benchmarks)."""
 from __future__ import annotations
 
 import math
@@ -60,6 +62,21 @@ def build_experiment(cfg: ExperimentConfig) -> tuple[Method, Any, Any]:
     train_loader, val_loader = build_loaders(cfg)
     method = build_method(cfg, train_loader.dataset, getattr(val_loader, "dataset", None))
     return method, train_loader, val_loader
+
+
+def train_experiment(cfg: ExperimentConfig, *, resume: bool = False, epochs: int | None = None) -> dict[str, Any]:
+    """Build the config's method and loaders and train them to the end; returns the trainer's final
+    record (`Trainer.fit`). `epochs` replaces `train.steps` by that many passes over the training set
+    (each process taking its share). Checking the config and preparing the output folder are the
+    caller's (`samdistill train` does both; the demos write into folders of their own)."""
+    from accelerate import PartialState
+
+    from samdistill.engine.trainer import Trainer
+
+    method, train_loader, val_loader = build_experiment(cfg)
+    if epochs is not None:
+        cfg.train.steps = steps_for_epochs(train_loader, epochs, PartialState().num_processes)
+    return Trainer(cfg, method, train_loader, val_loader).fit(resume=resume)
 
 
 def steps_for_epochs(train_loader: Any, epochs: int, num_processes: int = 1) -> int:

@@ -39,7 +39,7 @@ def demo(
     the street world's exact segments (an ideal SAM); the report says which.
     """
     from samdistill.cli.logs import configure_logging
-    from samdistill.report.demo import run_demo
+    from samdistill.demos.rain import run_demo
 
     configure_logging()  # the stages' progress lines, validation scores and start-up summaries
     extra = list(overrides or [])

@@ -44,11 +44,9 @@ def train(
     with user_errors():
         from accelerate import PartialState
 
-        from samdistill.build import build_experiment, steps_for_epochs
-        from samdistill.config.loader import load_config
-        from samdistill.engine.trainer import Trainer
-
+        from samdistill.build import train_experiment
         from samdistill.cli.logs import configure_logging
+        from samdistill.config.loader import load_config
 
         configure_logging(PartialState().is_main_process)
         extra = list(overrides or [])
@@ -68,11 +66,8 @@ def train(
         if resume:
             for line in check_resume(cfg.output_dir, cfg, force):
                 console.print(f"[yellow]resuming with a changed setting:[/] {line}", highlight=False)
-        method, train_loader, val_loader = build_experiment(cfg)
-        if epochs is not None:
-            cfg.train.steps = steps_for_epochs(train_loader, epochs, PartialState().num_processes)
         try:
-            result = Trainer(cfg, method, train_loader, val_loader).fit(resume=resume)
+            result = train_experiment(cfg, resume=resume, epochs=epochs)
         except KeyboardInterrupt:  # the trainer has saved and named the last complete step
             raise typer.Exit(130) from None
         state = PartialState()

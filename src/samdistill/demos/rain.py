@@ -1,8 +1,10 @@
-"""The embedded demo: the same small network trained plain and with SAM4IR, compared honestly.
+"""`samdistill demo` (rain): the same small network trained plain and with SAM4IR, compared honestly.
 
-Both runs share seed, steps, data order and backbone; only the framework differs. The report
-folder gets report.md / report.html (PSNR/SSIM of input, baseline, framework and the gain),
-strip.png (input | baseline | framework | ground truth), curves.png and per-image timings.
+Both runs share seed, steps, data order and backbone; only the framework differs. Their experiment
+is `rain_baseline.yaml` / `rain_sam4ir.yaml` beside this file (package data: copy them to train the
+same runs with `samdistill train -c`), plus the profile's steps. The report folder gets report.md /
+report.html (PSNR/SSIM of input, baseline, framework and the gain), strip.png (input | baseline |
+framework | ground truth), curves.png and per-image timings.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import numpy as np
 import torch
 
 from samdistill.config.experiment import ExperimentConfig
-from samdistill.config.loader import apply_overrides, config_from_dict
+from samdistill.config.loader import load_config
 
 # Profiles: steps per run and cadence. "full" must finish < 15 min on 2 CPU cores, "quick" < 3.
 PROFILES = {
@@ -24,17 +26,10 @@ PROFILES = {
     "quick": ["train.steps=150", "train.val_every=75", "train.save_every=150"],
 }
 
-# The demo's experiment: tiny NAFNet on embedded-rain; SAM4IR with the paper's defaults (priors
-# from IR1's restored output, refreshed every 100 steps; lambda_1 = 0.005, lambda_2 = 200) and the
-# offline prior unless a SAM checkpoint is given. The relation features default to the weight-free
-# stand-in because no VGG weights can be downloaded; pass --vgg-weights for the paper's VGG16.
-BASE = [
-    "name=demo", "model.name=nafnet_tiny", "data.train.name=embedded-rain", "data.val.name=embedded-rain",
-    "data.val.split=test", "data.crop_size=64", "data.batch_size=8", "train.optimizer.lr=1e-3", "train.schedule.name=cosine",
-    "train.log_every=10", "train.tensorboard=false",
-    "data.num_workers=0",  # in-process loading, as the README's times were measured
-    "sam4ir.prior_source=restored", "sam4ir.refresh_every=100", "sam4ir.sgr.features=random_conv",
-]
+# The demo's experiment (the YAML files say what it is and why): tiny NAFNet on embedded-rain, SAM4IR
+# off / on; --vgg-weights gives SGR the paper's VGG16, --sam-checkpoint real SAM (`cli/demo.py`).
+BASELINE_CONFIG = Path(__file__).with_name("rain_baseline.yaml")
+SAM4IR_CONFIG = Path(__file__).with_name("rain_sam4ir.yaml")
 
 
 @dataclass
@@ -47,19 +42,20 @@ class RunResult:
 
 
 def demo_configs(out: Path, profile: str, overrides: list[str]) -> tuple[ExperimentConfig, ExperimentConfig]:
-    common = BASE + PROFILES[profile] + list(overrides)
-    base = apply_overrides({}, common + ["sam4ir.enabled=false", f"output_dir={out / 'baseline'}"])
-    fw = apply_overrides({}, common + ["sam4ir.enabled=true", f"output_dir={out / 'framework'}"])
-    return config_from_dict(base, "demo baseline"), config_from_dict(fw, "demo framework")
+    """(baseline, framework) configs: the YAML experiment, the profile, the user's overrides; whether
+    SAM4IR is on and where each run goes are the demo's, whatever the overrides say."""
+    common = PROFILES[profile] + list(overrides)
+    base = load_config(BASELINE_CONFIG, common + ["sam4ir.enabled=false", f"output_dir={out / 'baseline'}"])
+    fw = load_config(SAM4IR_CONFIG, common + ["sam4ir.enabled=true", f"output_dir={out / 'framework'}"])
+    return base, fw
 
 
 def _train(cfg: ExperimentConfig) -> float:
-    from samdistill.build import build_experiment
-    from samdistill.engine.trainer import Trainer
+    """Seconds to build and train one run (`build.train_experiment`)."""
+    from samdistill.build import train_experiment
 
     t0 = time.perf_counter()
-    method, train_loader, val_loader = build_experiment(cfg)
-    Trainer(cfg, method, train_loader, val_loader).fit()
+    train_experiment(cfg)
     return time.perf_counter() - t0
 
 
@@ -101,7 +97,7 @@ def run_demo(out: str | Path = "demo_report", profile: str = "full", overrides: 
 
 def prior_label(cfg: ExperimentConfig) -> str:
     """The segmenter backend the run actually used (auto resolved: sam or offline)."""
-    from samdistill.priors.segmenter import resolved_backend
+    from samdistill.priors.config import resolved_backend
 
     return resolved_backend(cfg.priors)
 

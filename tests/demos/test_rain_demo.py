@@ -42,7 +42,7 @@ def test_demo_writes_a_consistent_report(tmp_path):
 
 
 def test_teacher_scores_read_from_the_last_validation(tmp_path):
-    from samdistill.report.demo import last_teacher_scores
+    from samdistill.demos.rain import last_teacher_scores
 
     assert last_teacher_scores(tmp_path) is None  # no validation history
     (tmp_path / "val_history.json").write_text(json.dumps([{"step": 1, "psnr": 20.0, "ir2_psnr": 21.0, "ir2_ssim": 0.5},
@@ -62,7 +62,7 @@ def test_teacher_scores_read_from_the_last_validation(tmp_path):
 def test_report_names_the_backend_actually_used(overrides, expected):
     from samdistill.config.experiment import ExperimentConfig
     from samdistill.priors.config import PriorsConfig
-    from samdistill.report.demo import prior_label
+    from samdistill.demos.rain import prior_label
 
     cfg = ExperimentConfig().model_copy(update={"priors": PriorsConfig(**overrides)})
     assert prior_label(cfg) == expected

@@ -14,7 +14,7 @@ def test_demo_prints_the_progress_lines_of_its_stages(tmp_path, monkeypatch):
             pass
         return {"rows": {"baseline": (20.0, 0.5)}, "profile": profile, "steps": 4, "prior": "offline"}
 
-    monkeypatch.setattr("samdistill.report.demo.run_demo", fake_run_demo)
+    monkeypatch.setattr("samdistill.demos.rain.run_demo", fake_run_demo)
     logger = logging.getLogger("samdistill")
     before = list(logger.handlers)
     try:
