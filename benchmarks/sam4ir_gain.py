@@ -13,7 +13,7 @@ import json
 import statistics
 from pathlib import Path
 
-from samdistill.report.demo import demo_configs, train_and_evaluate
+from samdistill.demos.rain import demo_configs, train_and_evaluate
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ from accelerate.utils import set_seed
 from samdistill.build import build_loaders
 from samdistill.engine.optim import apply_lr, build_optimizer
 from samdistill.metrics.psnr_ssim import psnr_torch
-from samdistill.report.demo import demo_configs
+from samdistill.demos.rain import demo_configs
 from samdistill.sam4ir.method import SAM4IRMethod
 from samdistill.sam4ir.priors import build_prior_provider
 

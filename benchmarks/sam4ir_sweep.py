@@ -28,7 +28,7 @@ import json
 import statistics
 from pathlib import Path
 
-from samdistill.report.demo import demo_configs, train_and_evaluate
+from samdistill.demos.rain import demo_configs, train_and_evaluate
 
 DEV_LAYOUT = "restormer"  # the held-out dev pairs are linked as ROOT/input + ROOT/target
 
