@@ -54,8 +54,22 @@ def dev_split(dataset: str, n: int, folder: Path) -> list[str]:
     return [f"data.train.limit={len(pairs) - n}", f"data.val.layout={DEV_LAYOUT}", f"data.val.root={folder.resolve()}"]
 
 
-def score_on(model_dir: Path, ds_overrides: list[str], label: str) -> dict:
-    """The shipped network of run `model_dir` scored on another dataset (report-only test split)."""
+def finished_run(cfg) -> bool:
+    """Whether `cfg.output_dir` holds a finished run of exactly `cfg` (its saved config and model)."""
+    import yaml
+
+    run = Path(cfg.output_dir)
+    if not (run / "model.safetensors").is_file() or not (run / "config.yaml").is_file():
+        return False
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    wanted = cfg.model_dump(mode="json")
+    saved.pop("output_dir", None), wanted.pop("output_dir", None)  # a baseline copied from another --out
+    return saved == wanted
+
+
+def score_on(model_dir: Path, ds_overrides: list[str], label: str, dataset=None) -> dict:
+    """The shipped network of run `model_dir` scored on another dataset (`dataset`, or the val
+    dataset the overrides make; the report-only test split), mean PSNR/SSIM."""
     from samdistill.config.loader import apply_overrides, config_from_dict
     from samdistill.data.paired import PairedImageDataset
     from samdistill.models.artifact import load_model_artifact
@@ -63,7 +77,7 @@ def score_on(model_dir: Path, ds_overrides: list[str], label: str) -> dict:
 
     cfg = config_from_dict(apply_overrides({}, ds_overrides), "score")
     model = load_model_artifact(model_dir / "model.safetensors")
-    return evaluate_model(model, PairedImageDataset(cfg.data.val), cfg.eval, progress=False, progress_name=label)["mean"]
+    return evaluate_model(model, PairedImageDataset(dataset or cfg.data.val), cfg.eval, progress=False, progress_name=label)["mean"]
 
 
 def _mean_std(values: list[float]) -> str:
@@ -101,13 +115,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     help="override for every run, baseline too (repeatable)")
     ap.add_argument("--dev", type=int, default=0, metavar="N",
                     help="hold out the last N training pairs as the dev split (validation); score test too")
+    ap.add_argument("--reuse-baseline", action="store_true",
+                    help="a baseline already trained under --out with the same config is scored, not retrained")
     ap.add_argument("--val-every", type=int, default=None, help="validation cadence (default: once, at the end)")
     args = ap.parse_args(argv)
     seeds = args.seeds or [0 if args.seed is None else args.seed]
     variants = (TABLE5 if args.table5 else []) + [parse_variant(v) for v in args.variant]
     variants = variants or [("demo defaults", "")]
     rows = []  # (seed, name, psnr, ssim, ir2, gain, test psnr or None, test gain or None, IR2 curve)
-    dev = dev_split(args.dataset, args.dev, args.out / "dev_split") if args.dev else []
+    dev_folder = args.out.parent / "dev_splits" / f"{args.dataset}-last{args.dev}"  # shared by sweeps beside --out
+    dev = dev_split(args.dataset, args.dev, dev_folder) if args.dev else []
     test_set = [f"data.val.name={args.dataset}", "data.val.split=test"]
     for seed in seeds:
         val_every = args.val_every or args.steps
@@ -116,10 +133,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
                   f"data.val.name={args.dataset}"] + dev + args.overrides
         out = args.out if len(seeds) == 1 else args.out / f"seed{seed}"
         base_cfg, _ = demo_configs(out / "baseline", "quick", common)
-        base = train_and_evaluate("baseline", base_cfg)
-        b = base.metrics["mean"]["psnr"]
+        if args.reuse_baseline and finished_run(base_cfg):
+            base_metrics = score_on(Path(base_cfg.output_dir), [], "baseline", base_cfg.data.val)
+        else:
+            base_metrics = train_and_evaluate("baseline", base_cfg).metrics["mean"]
+        b = base_metrics["psnr"]
         bt = score_on(Path(base_cfg.output_dir), test_set, "test baseline")["psnr"] if dev else None
-        rows.append((seed, "baseline", b, base.metrics["mean"]["ssim"], None, 0.0, bt, 0.0 if dev else None,
+        rows.append((seed, "baseline", b, base_metrics["ssim"], None, 0.0, bt, 0.0 if dev else None,
                      _curve(Path(base_cfg.output_dir))))
         print(f"seed {seed} baseline: {b:.3f} dB", flush=True)
         for i, (name, variant) in enumerate(variants):

@@ -68,3 +68,18 @@ def test_sweep_with_dev_scores_dev_and_test(tmp_path, monkeypatch):
     assert fw["test_psnr"] != fw["psnr"]  # two different image sets
     val_cfg = (out / "v0" / "framework" / "config.yaml").read_text()
     assert "restormer" in val_cfg and "limit: 3" in val_cfg
+
+    model = out / "baseline" / "baseline" / "model.safetensors"
+    stamp = model.stat().st_mtime_ns
+    again = bench.main(["--dataset", "embedded-street-noise", "--steps", "4", "--val-every", "2", "--dev", "1",
+                        "--out", str(out), "--set", "data.batch_size=2", "--set", "data.crop_size=32",
+                        "--reuse-baseline", "--variant", "late: sam4ir.distill_start_step=2",
+                        "--set", "sam4ir.spf_prior=oracle", "--set", "sam4ir.sgr.enabled=false",
+                        "--set", "sam4ir.prior_source=lq"])
+    assert model.stat().st_mtime_ns == stamp  # same config: scored, not retrained
+    assert again[0]["psnr"] == base["psnr"] and again[0]["test_psnr"] == base["test_psnr"]
+    changed = bench.main(["--dataset", "embedded-street-noise", "--steps", "4", "--dev", "1", "--out", str(out),
+                          "--set", "data.batch_size=2", "--set", "data.crop_size=32", "--reuse-baseline",
+                          "--set", "sam4ir.spf_prior=oracle", "--set", "sam4ir.sgr.enabled=false"])
+    assert model.stat().st_mtime_ns != stamp  # another config (validation cadence): the baseline is retrained
+    assert changed[0]["psnr"] == base["psnr"]  # same seed, same data order
