@@ -9,7 +9,7 @@ from typing import Any
 from accelerate.utils import set_seed
 
 from samdistill.config.experiment import ExperimentConfig
-from samdistill.methods.base import Method
+from samdistill.engine.method import Method
 from samdistill.methods.plain import PlainRestoration
 
 
