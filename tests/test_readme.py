@@ -15,3 +15,14 @@ def test_readme_has_no_internal_references():
 
 def test_readme_is_a_short_page():
     assert len(README.read_text(encoding="utf-8").splitlines()) < 300
+
+
+def test_readme_and_docs_name_every_benchmark_script():
+    """Each script under benchmarks/ is in the README's benchmark table (by its path under
+    benchmarks/) and in docs/benchmarks.md (by its full path), so no figure's source goes unlisted."""
+    root = README.parent / "benchmarks"
+    text, docs = README.read_text(encoding="utf-8"), (README.parent / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    scripts = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py") if not p.name.startswith("_"))
+    assert scripts
+    assert not [s for s in scripts if f"`{s}`" not in text], "README.md's benchmark table lacks some scripts"
+    assert not [s for s in scripts if f"`benchmarks/{s}" not in docs], "docs/benchmarks.md lacks some scripts"
