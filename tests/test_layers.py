@@ -37,7 +37,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("sam4ir", "goodsam"),
     ("build", "preflight"),
     ("report", "compare"),
-    ("demos",),                # experiments that train and report (samdistill demo)
+    ("demos",),                # experiments that train and report (samdistill demo, demo pano)
     ("cli",),
 ]
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from samdistill.goodsam.ctcf import CTCFConfig, ctcf, ctcf_batch, mask_coverage, ssa_batch, ssa_majority_vote
+from samdistill.goodsam.ctcf import (CTCFConfig, ctcf, ctcf_batch, mask_coverage, mask_majority_vote,
+                                      mask_majority_vote_batch)
 from samdistill.priors.maskset import MaskSet
 
 I = 255
@@ -96,9 +97,9 @@ def test_soft_coverage_uses_mean_probabilities():
     assert hard.decided.tolist() == [False]  # counts 1:1 -> 0.5
 
 
-def test_ssa_majority_vote_hand_example():
+def test_mask_majority_vote_hand_example():
     # no threshold: M_D takes class 1 (tie 1 vs 2 -> lowest id) and, smaller than M_A, wins row 4
-    assert ssa_majority_vote(TA, MASKS, num_classes=3).tolist() == [
+    assert mask_majority_vote(TA, MASKS, num_classes=3).tolist() == [
         [0, 0, 0, 1, 1, 1],
         [0, 0, 0, 1, 1, 1],
         [0, 0, 0, 0, 0, 0],
@@ -111,7 +112,7 @@ def test_ssa_majority_vote_hand_example():
 def test_mask_of_ignore_pixels_only():
     ta = torch.tensor([[0, 0, I, I]])
     masks = torch.tensor([[[1, 1, 1, 1]], [[0, 0, 1, 1]]], dtype=torch.bool)
-    assert ssa_majority_vote(ta, masks).tolist() == [[0, 0, 0, 0]]  # the empty vote changes nothing
+    assert mask_majority_vote(ta, masks).tolist() == [[0, 0, 0, 0]]  # the empty vote changes nothing
     f = ctcf(ta, masks)  # CTCF: the small undecided mask claims its pixels
     assert f.labels.tolist() == [[0, 0, I, I]] and f.weight.tolist() == [[1, 1, 0, 0]]
     assert f.mask_class.tolist() == [0, I]
@@ -126,8 +127,8 @@ def test_inputs_maskset_numpy_and_batch():
     e, w, eh = ctcf_batch(ta2, [MASKS, MASKS.flip(-1)], theta=0.6, num_classes=3)
     assert torch.equal(e[0], ref.labels) and torch.equal(e[1], ref.labels.flip(-1))
     assert torch.equal(w[1], ref.weight.flip(-1)) and torch.equal(eh[0], ref.high_conf)
-    assert torch.equal(ssa_batch(ta2, [MASKS, MASKS.flip(-1)], num_classes=3)[1],
-                       ssa_majority_vote(TA, MASKS, num_classes=3).flip(-1))
+    assert torch.equal(mask_majority_vote_batch(ta2, [MASKS, MASKS.flip(-1)], num_classes=3)[1],
+                       mask_majority_vote(TA, MASKS, num_classes=3).flip(-1))
 
 
 def test_bad_inputs():

@@ -41,7 +41,7 @@ def test_pano_demo_pictures_name_rows_and_classes(tmp_path, monkeypatch):
     import torch
 
     import samdistill.report.figures as figures
-    from samdistill.report import pano_demo
+    from samdistill.demos import pano as pano_demo
 
     label = torch.zeros(8, 16, dtype=torch.long)
     label[:, 8:] = 10

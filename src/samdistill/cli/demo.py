@@ -74,7 +74,7 @@ def demo(
 
 
 def _pano(out: Path, quick: bool, sam_checkpoint: Optional[Path], segmenter: str, extra: list[str]) -> None:
-    from samdistill.report.pano_demo import run_pano_demo
+    from samdistill.demos.pano import run_pano_demo
 
     if segmenter not in ("offline", "world"):
         fail(f"--segmenter must be offline or world (real SAM: --sam-checkpoint), got {segmenter!r}")

@@ -1,4 +1,6 @@
-"""CTCF, Cross-Task Complementary Fusion (DAR (c)), and Semantic-Segment-Anything's majority vote.
+"""CTCF, Cross-Task Complementary Fusion (DAR (c)), and Semantic-Segment-Anything's majority vote
+(`mask_majority_vote`, `goodsam.fusion: majority`; "SSA" below is that project, not SPF's semantic
+selection attention in sam4ir/spf.py).
 
 What the paper states: for every SAM mask, the coverage ratio of each TA class inside it; if the
 top ratio >= θ the whole mask takes that class with weight 1, else weight 0. The outputs are the
@@ -174,7 +176,7 @@ def ctcf(ta, masks: MasksLike, *, theta: float = 0.5, num_classes: int = 19, ord
     return Fusion(out, weight, high, mask_class, top_ratio.to(torch.float32), decided)
 
 
-def ssa_majority_vote(ta, masks: MasksLike, *, num_classes: int = 19, order: Order = "small_on_top",
+def mask_majority_vote(ta, masks: MasksLike, *, num_classes: int = 19, order: Order = "small_on_top",
                       ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
     """Semantic-Segment-Anything's rule: each mask takes the top-1 class by pixel count of the TA argmax
     inside it (no threshold; ignore pixels not counted; a mask with none changes nothing); pixels in
@@ -193,8 +195,8 @@ def ctcf_batch(ta: torch.Tensor, masks: Sequence[MasksLike], **kwargs) -> tuple[
     return stack("labels"), stack("weight"), stack("high_conf")
 
 
-def ssa_batch(ta: torch.Tensor, masks: Sequence[MasksLike], **kwargs) -> torch.Tensor:
-    """`ssa_majority_vote` over a batch -> `(B, H, W)` int64 on ta's device."""
+def mask_majority_vote_batch(ta: torch.Tensor, masks: Sequence[MasksLike], **kwargs) -> torch.Tensor:
+    """`mask_majority_vote` over a batch -> `(B, H, W)` int64 on ta's device."""
     if len(masks) != ta.shape[0]:
         raise ValueError(f"{len(masks)} mask stacks for a batch of {ta.shape[0]} predictions")
-    return torch.stack([ssa_majority_vote(t.detach(), mk, **kwargs) for t, mk in zip(ta, masks)]).to(ta.device)
+    return torch.stack([mask_majority_vote(t.detach(), mk, **kwargs) for t, mk in zip(ta, masks)]).to(ta.device)

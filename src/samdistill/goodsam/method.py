@@ -220,7 +220,7 @@ class GoodSAM(Method):
             elif cfg.fusion == "none":
                 e, h = lab, torch.full_like(lab, IGNORE_INDEX)
             else:
-                e = C.ssa_majority_vote(lab, m, num_classes=self.num_classes, order=cfg.ctcf.order)
+                e = C.mask_majority_vote(lab, m, num_classes=self.num_classes, order=cfg.ctcf.order)
                 covered = m.any(0) if len(m) else torch.zeros_like(e, dtype=torch.bool)
                 h = torch.where(covered, e, torch.full_like(e, IGNORE_INDEX))
             ensemble.append(e)

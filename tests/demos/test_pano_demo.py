@@ -58,7 +58,7 @@ def test_pano_demo_runs_the_shipped_embedded_recipe(tmp_path):
     """The demo is the embedded configs' recipe, shortened: same windows, label-making TA, optimizer and
     data settings, GoodSAM run from the adapt config's learning rate; only sizes and steps differ."""
     from samdistill.config.loader import load_config
-    from samdistill.report.pano_demo import demo_configs
+    from samdistill.demos.pano import demo_configs
 
     demo = demo_configs(tmp_path, "full", ["priors.backend=world"])
     shipped = load_config("configs/goodsam/embedded/adapt.yaml", [])

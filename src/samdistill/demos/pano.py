@@ -5,7 +5,9 @@ for the same number of steps two runs continue: the source-only student (labeled
 only) and GoodSAM (unlabeled panoramas with SAM's masks). The report scores, on the labeled target
 panoramas: the source-only student, the GoodSAM student, the TA before and after adaptation, and
 the stage-1 pseudo-labels (the TA's own windows, CTCF's E and E_H); a picture strip panorama |
-source-only | GoodSAM | ground truth; the ensemble labels of one panorama.
+source-only | GoodSAM | ground truth; the ensemble labels of one panorama. The runs' experiment is
+`pano_source.yaml` / `pano_goodsam.yaml` beside this file (package data, to copy and train with
+`samdistill train -c`), plus the profile's sizes and steps.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import numpy as np
 import torch
 
 from samdistill.config.experiment import ExperimentConfig
-from samdistill.config.loader import apply_overrides, config_from_dict
+from samdistill.config.loader import load_config
 
 # The recipe of configs/goodsam/embedded (192-px windows, labels from an EMA of the TA, the world's exact
 # masks unless --segmenter says otherwise), with a TA smaller than the configs' B0 (mini, still larger than
@@ -27,18 +29,14 @@ PROFILES = {
     "full": {"student": "tiny", "ta": "mini", "stage1": 400, "continue": 150},
     "quick": {"student": "tiny", "ta": "mini", "stage1": 120, "continue": 60},
 }
-BASE = ["task=panoramic", "name=demo-pano", "train.tensorboard=false", "train.log_every=10",
-        "train.optimizer.name=adamw", "train.optimizer.lr=6e-4", "train.optimizer.weight_decay=0.01",
-        "train.schedule.name=cosine", "train.schedule.warmup_steps=20",
-        "goodsam.windows.window=192", "goodsam.windows.stride=128", "goodsam.label_ta=ema", "goodsam.ta_ema=0.99",
-        "goodsam.data.source_crop=[128,128]", "goodsam.data.batch_size=8", "goodsam.data.target_batch_size=2",
-        "goodsam.data.num_masks=48"]
-ADAPT_LR = 2e-4
+SOURCE_CONFIG = Path(__file__).with_name("pano_source.yaml")   # stage 1 and the source-only student
+GOODSAM_CONFIG = Path(__file__).with_name("pano_goodsam.yaml")  # the adaptation run
+ADAPT_LR = 2e-4  # pano_goodsam.yaml's; the demo keeps it whatever the overrides say, as it keeps each run's stage
 
 
 def demo_configs(out: Path, profile: str, overrides: list[str]) -> dict[str, ExperimentConfig]:
     p = PROFILES[profile]
-    common = BASE + [f"goodsam.student.size={p['student']}", f"goodsam.ta.size={p['ta']}"] + list(overrides)
+    common = [f"goodsam.student.size={p['student']}", f"goodsam.ta.size={p['ta']}"] + list(overrides)
     s1 = out / "stage1"
     init = [f"goodsam.student.init={s1 / 'model.safetensors'}", f"goodsam.ta.init={s1 / 'ta.safetensors'}"]
     steps2 = [f"train.steps={p['continue']}", f"train.val_every={p['continue']}", f"train.save_every={p['continue']}"]
@@ -49,16 +47,16 @@ def demo_configs(out: Path, profile: str, overrides: list[str]) -> dict[str, Exp
         "goodsam": common + init + steps2 + ["goodsam.stage=adapt", f"train.optimizer.lr={ADAPT_LR}",
                                             f"output_dir={out / 'goodsam'}"],
     }
-    return {name: config_from_dict(apply_overrides({}, args), f"demo pano {name}") for name, args in runs.items()}
+    files = {"stage1": SOURCE_CONFIG, "source_only": SOURCE_CONFIG, "goodsam": GOODSAM_CONFIG}
+    return {name: load_config(files[name], args) for name, args in runs.items()}
 
 
 def _train(cfg: ExperimentConfig) -> tuple[dict, float]:
-    from samdistill.build import build_experiment
-    from samdistill.engine.trainer import Trainer
+    """The trainer's final record and the seconds to build and train one run (`build.train_experiment`)."""
+    from samdistill.build import train_experiment
 
     t0 = time.perf_counter()
-    method, train_loader, val_loader = build_experiment(cfg)
-    result = Trainer(cfg, method, train_loader, val_loader).fit()
+    result = train_experiment(cfg)
     return result, time.perf_counter() - t0
 
 
@@ -104,6 +102,7 @@ def _pseudo_labels(cfg: ExperimentConfig) -> dict:
 
 
 def write_report(out: Path, cfgs: dict, results: dict, labels: dict, profile: str) -> dict:
+    from samdistill.priors.config import resolved_backend
     from samdistill.report.tables import html_table, markdown_table
 
     s1, so, gs = (results[k][0] for k in ("stage1", "source_only", "goodsam"))
@@ -121,7 +120,7 @@ def write_report(out: Path, cfgs: dict, results: dict, labels: dict, profile: st
     ]
     header = ["on the labeled target panoramas", "mIoU (%)", "pixel acc. (%)", "train s"]
     g = cfgs["goodsam"]
-    segmenter = g.priors.backend if g.priors.backend != "auto" else ("sam" if g.priors.sam.checkpoint else "offline")
+    segmenter = resolved_backend(g.priors)
     summary = {"profile": profile, "segmenter": segmenter, "headline": headline_sentence(pct(so["miou"]), pct(gs["miou"])), "steps": {k: c.train.steps for k, c in cfgs.items()},
                "rows": {r[0]: r[1:3] for r in rows}, "miou_gain": rows[2][1],
                "per_class_iou": {"source_only": so.get("iou_per_class"), "goodsam": gs.get("iou_per_class")}}
