@@ -82,8 +82,7 @@ class PanoramaWindows(Dataset):
                                                                  .transpose(1, 2, 0))) for k in range(len(grid))]
             stacks = [(ms.masks, ms.class_id, ms.class_score) for ms in sets]
         else:
-            whole: MaskSet = self.provider.masks_for(image)
-            stacks = [(grid.crop(whole.masks, k), whole.class_id, whole.class_score) for k in range(len(grid))]
+            return self._cut_whole(self.provider.masks_for(image), grid)
         masks, classes, scores = [], [], []
         for m, cls, sc in stacks:
             order = top_order(m, self.num_masks)
@@ -92,6 +91,23 @@ class PanoramaWindows(Dataset):
             classes.append(c)
             scores.append(v)
         return np.stack(masks), np.stack(classes), np.stack(scores)
+
+    def _cut_whole(self, whole: MaskSet, grid: WindowGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The whole panorama's masks cut to every window, the N largest inside each: chosen from every
+        mask's area per window first, so only the chosen masks are cropped (the same result as cropping
+        all of them, several times faster on a panorama with hundreds of masks)."""
+        n = self.num_masks
+        areas = grid.column_sums(whole.masks)  # (M, K)
+        masks = np.zeros((len(grid), n, *grid.window_hw), np.uint8)
+        classes, scores = [], []
+        for k in range(len(grid)):
+            order = [int(i) for i in largest_first(areas[:, k], n, keep=areas[:, k] > 0)]
+            if order:
+                masks[k, : len(order)] = grid.crop(whole.masks[order], k)
+            c, v = _top_classes(order, whole.class_id, whole.class_score, n)
+            classes.append(c)
+            scores.append(v)
+        return masks, np.stack(classes), np.stack(scores)
 
     def __getitem__(self, index: int) -> dict:
         sample = self.samples[index]
