@@ -72,3 +72,17 @@ def test_label_cache_with_the_frozen_stage1_copy_is_allowed(tiny_world, tmp_path
     cfg = make_cfg(tiny_world, tmp_path, "adapt", label_cache=True, label_ta="frozen")
     method, _, _ = build_experiment(cfg)
     assert method.label_cache is not None and method.labeler() is method.ta_copy
+
+
+def test_class_weights_follow_the_pseudo_labels_seen(tiny_world, tmp_path):
+    cfg = make_cfg(tiny_world, tmp_path, "adapt", label_cache=True, mka={"class_weight_power": 0.5}, **FROZEN)
+    method, train, _ = build_experiment(cfg)
+    batch = next(iter(train))
+    method.train()
+    out = method(batch)
+    counts = method._label_counts.clone()
+    assert counts.sum() > 0 and torch.isfinite(out.loss)
+    method(batch)  # the cached visit counts its labels again
+    torch.testing.assert_close(method._label_counts, 2 * counts)
+    with pytest.raises(ValidationError, match="kl_soft"):
+        make_cfg(tiny_world, tmp_path, "adapt", mka={"class_weight_power": 0.5, "image_kind": "kl_soft"})

@@ -111,7 +111,7 @@ def test_image_target_from_stitched_ensemble_labels(tiny_world, tmp_path):
     import samdistill.goodsam.mka as mka
 
     original = mka.image_label_loss
-    mka.image_label_loss = lambda student, target: captured.append(target) or original(student, target)
+    mka.image_label_loss = lambda student, target, **kw: captured.append(target) or original(student, target, **kw)
     try:
         method.train()
         out = method(batch)

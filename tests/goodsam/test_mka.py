@@ -81,3 +81,31 @@ def test_config_defaults_equal_function_defaults():
         (cfg.weight_e, cfg.weight_h, cfg.high_conf_norm)
     i = inspect.signature(image_loss).parameters
     assert (i["kind"].default, i["temperature"].default) == (cfg.image_kind, cfg.temperature)
+
+
+def test_class_weights_favour_rare_classes_and_keep_the_mean_pixel_weight():
+    from samdistill.goodsam.mka import class_weights
+
+    counts = torch.tensor([900.0, 100.0, 0.0])
+    w = class_weights(counts, 0.5)
+    assert w[2] == 0 and w[1] / w[0] == pytest.approx(3.0)  # (0.9 / 0.1) ** 0.5
+    assert float((counts / counts.sum() * w).sum()) == pytest.approx(1.0)
+    assert torch.allclose(class_weights(counts, 0.0)[:2], torch.ones(2))
+
+
+def test_class_weighted_patch_loss_counts_rare_pixels_more():
+    from samdistill.goodsam.mka import class_weights
+
+    logits = torch.zeros(1, 2, 1, 4)  # uniform prediction: every pixel's CE is log 2
+    labels = torch.tensor([[[0, 0, 0, 1]]])
+    ignore = torch.full_like(labels, 255)
+    plain = patch_loss(logits, labels, ignore)
+    weighted = patch_loss(logits, labels, ignore, class_weight=class_weights(torch.tensor([3.0, 1.0]), 1.0))
+    assert math.isclose(plain.item(), math.log(2), rel_tol=1e-6)
+    # weights 1/f scaled to a mean pixel weight of 1: class 0 gets 2/3, class 1 gets 2 -> (3*2/3 + 2)/4 = 1
+    assert math.isclose(weighted.item(), math.log(2), rel_tol=1e-6)
+    logits[0, 1, 0, 3] = 2.0  # the rare pixel becomes right: the weighted loss drops more than the plain one
+    drop_plain = plain.item() - patch_loss(logits, labels, ignore).item()
+    drop_weighted = weighted.item() - patch_loss(logits, labels, ignore,
+                                                 class_weight=class_weights(torch.tensor([3.0, 1.0]), 1.0)).item()
+    assert drop_weighted > 1.5 * drop_plain

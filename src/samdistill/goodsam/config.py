@@ -76,6 +76,8 @@ class MKAConfig(StrictModel):
     # the whole-panorama target: the stitched TA prediction (paper), or the stitched ensemble labels E /
     # high-confidence labels E_H (columns seen by two windows vote; pixels no window decides are ignored)
     image_target: Literal["ta", "ensemble", "high_conf"] = "ta"
+    # class-balanced pseudo-labels: CE weights f_c^-power from the classes' running frequency in E (0: off)
+    class_weight_power: float = Field(0.0, ge=0, le=1)
 
 
 class SegNetConfig(StrictModel):
@@ -189,6 +191,9 @@ class GoodSAMConfig(StrictModel):
         if self.label_ta in ("live", "frozen") and self.ta_ema > 0:
             raise ValueError(f"ta_ema={self.ta_ema} is only used with label_ta=ema, not label_ta={self.label_ta}")
         w = self.weights
+        if self.mka.class_weight_power > 0 and w.image > 0 and self.mka.image_kind != "ce_hard":
+            raise ValueError("mka.class_weight_power weights cross-entropies: mka.image_kind=kl_soft has none "
+                             "(use ce_hard, or weights.image=0)")
         if self.label_cache:
             if self.train_ta and self.label_source != "frozen":
                 raise ValueError(f"label_cache needs labels that never change: train_ta=false or label_ta=frozen, "

@@ -67,6 +67,7 @@ class GoodSAM(Method):
         self.ta_copy = copy.deepcopy(self.ta).requires_grad_(False).eval() if wants_copy else None
         # E, E_H and the image target per panorama when the labeler never changes (`label_cache`)
         self.label_cache = LabelCache() if adapt and cfg.label_cache else None
+        self._label_counts = torch.zeros(self.num_classes, dtype=torch.float64)  # of E, for class weights
         # MKA feature level (optional): 1x1 projections of the student's stages to the TA's widths
         self.feature_proj = (mka.make_projections(self.student.hidden_sizes, self.ta.hidden_sizes)
                              if adapt and cfg.weights.feature > 0 else None)
@@ -145,14 +146,15 @@ class GoodSAM(Method):
         ta_w = self.ta(xw) if self._ta_trains_on_windows() else None
         student_w, student_feats = self.student.forward_with_features(xw) if features else (self.student(xw), None)
         logs: dict[str, float] = {"decided": float((labels["high_conf"] != IGNORE_INDEX).float().mean())}
+        cw = self._class_weights(labels["ensemble"]) if cfg.mka.class_weight_power > 0 else None
         terms = {
             "patch": (w.patch, lambda: mka.patch_loss(student_w, labels["ensemble"], labels["high_conf"],
                                                       weight_e=cfg.mka.weight_e, weight_h=cfg.mka.weight_h,
-                                                      high_conf_norm=cfg.mka.high_conf_norm)),
+                                                      high_conf_norm=cfg.mka.high_conf_norm, class_weight=cw)),
             "boundary": (w.boundary, lambda: D.boundary_loss(student_w, labels["ensemble"], labels["boundary"],
                                                              cfg.dar.boundary_weight, cfg.dar.boundary_background_weight)),
-            "image": (w.image, lambda: self._image_loss(self.student(x), grid, label_logits, labels)
-                      if cached is None else mka.image_label_loss(self.student(x), cached["image"])),
+            "image": (w.image, lambda: self._image_loss(self.student(x), grid, label_logits, labels, cw)
+                      if cached is None else mka.image_label_loss(self.student(x), cached["image"], class_weight=cw)),
             "ta_update": (w.ta_update if ta_w is not None else 0.0, lambda: mka.ta_loss(ta_w, labels["ensemble"], labels["high_conf"],
                                                            weight_e=cfg.mka.weight_e, weight_h=cfg.mka.weight_h,
                                                            high_conf_norm=cfg.mka.high_conf_norm)),
@@ -174,12 +176,20 @@ class GoodSAM(Method):
         return StepOutput(loss, logs)
 
     def _image_loss(self, student: torch.Tensor, grid: WindowGrid, label_logits: torch.Tensor,
-                    labels: dict[str, torch.Tensor]) -> torch.Tensor:
+                    labels: dict[str, torch.Tensor], class_weight: torch.Tensor | None = None) -> torch.Tensor:
         m = self.cfg.mka
         if m.image_target == "ta":
-            return mka.image_loss(student, grid.stitch(label_logits), kind=m.image_kind, temperature=m.temperature)
+            return mka.image_loss(student, grid.stitch(label_logits), kind=m.image_kind, temperature=m.temperature,
+                                  class_weight=class_weight)
         target = grid.stitch_labels(labels[m.image_target], self.num_classes)
-        return mka.image_label_loss(student, target)
+        return mka.image_label_loss(student, target, class_weight=class_weight)
+
+    def _class_weights(self, ensemble: torch.Tensor) -> torch.Tensor:
+        """`mka.class_weight_power`: CE weights from the classes' running frequency in E (this process, since
+        the run or its resume started)."""
+        valid = ensemble[ensemble != IGNORE_INDEX].flatten().cpu()
+        self._label_counts += torch.bincount(valid, minlength=self.num_classes)[: self.num_classes].double()
+        return mka.class_weights(self._label_counts, self.cfg.mka.class_weight_power)
 
     @torch.no_grad()
     def _image_target(self, grid: WindowGrid, label_logits: torch.Tensor,

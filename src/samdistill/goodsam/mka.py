@@ -18,11 +18,14 @@ Our forms (each knob a named parameter):
   each student encoder stage and the TA's stage (resized bilinearly to the TA's size when they
   differ), averaged over stages; the projections are created by the caller (`make_projections`)
   and trained with the student.
+- class weights (our option, `mka.class_weight_power` α): each pixel's CE in the patch and image losses
+  weighted by its pseudo-label's class, w_c ∝ f_c^-α from the classes' running frequency in E (CBST-like
+  balancing of self-training labels; α = 0: off, the paper's plain CE; 0.5: inverse square root).
 A loss with no labelled pixel is 0 (with a graph), never NaN.
 """
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Literal, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -32,21 +35,33 @@ from samdistill.goodsam.config import MKAConfig  # noqa: F401 (re-exported)
 from samdistill.data.segmentation.labels import IGNORE_INDEX
 
 
-def _ce_sum_count(logits: torch.Tensor, target: torch.Tensor, ignore_index: int) -> tuple[torch.Tensor, int]:
+def _ce_sum_count(logits: torch.Tensor, target: torch.Tensor, ignore_index: int,
+                  class_weight: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, int]:
     if logits.shape[0] != target.shape[0] or logits.shape[-2:] != target.shape[-2:]:
         raise ValueError(f"logits {tuple(logits.shape)} and labels {tuple(target.shape)} do not match")
-    ce = F.cross_entropy(logits, target.long(), ignore_index=ignore_index, reduction="sum")
+    weight = class_weight.to(logits.device, logits.dtype) if class_weight is not None else None
+    ce = F.cross_entropy(logits, target.long(), weight=weight, ignore_index=ignore_index, reduction="sum")
     return ce, int((target != ignore_index).sum())
+
+
+def class_weights(counts: torch.Tensor, power: float) -> torch.Tensor:
+    """Per-class CE weights `f_c^-power` from label counts `(C,)`, scaled so the average weight of a labeled
+    pixel is 1 (the loss keeps its size); classes never seen get 0 (no pixel carries them)."""
+    freq = counts.double() / counts.sum().clamp_min(1)
+    seen = freq > 0
+    w = torch.where(seen, freq.clamp_min(1e-12) ** -power, torch.zeros_like(freq))
+    return (w / (freq * w).sum().clamp_min(1e-12)).float()
 
 
 def patch_loss(student_logits: torch.Tensor, ensemble: torch.Tensor, high_conf: torch.Tensor, *,
                weight_e: float = 1.0, weight_h: float = 1.0, high_conf_norm: Literal["own", "all"] = "own",
-               ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
-    """λ_E·CE(logits, E) + λ_H·CE(logits, E_H); logits `(N, C, h, w)`, E and E_H `(N, h, w)`."""
+               ignore_index: int = IGNORE_INDEX, class_weight: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """λ_E·CE(logits, E) + λ_H·CE(logits, E_H); logits `(N, C, h, w)`, E and E_H `(N, h, w)`;
+    `class_weight` `(C,)` (optional) weights each pixel's CE by its label's class."""
     if high_conf_norm not in ("own", "all"):
         raise ValueError(f"high_conf_norm must be 'own' or 'all', got {high_conf_norm!r}")
-    ce_e, n_e = _ce_sum_count(student_logits, ensemble, ignore_index)
-    ce_h, n_h = _ce_sum_count(student_logits, high_conf, ignore_index)
+    ce_e, n_e = _ce_sum_count(student_logits, ensemble, ignore_index, class_weight)
+    ce_h, n_h = _ce_sum_count(student_logits, high_conf, ignore_index, class_weight)
     den_h = n_h if high_conf_norm == "own" else n_e
     loss = student_logits.sum() * 0.0
     if n_e:
@@ -61,14 +76,18 @@ ta_loss = patch_loss
 
 
 def image_loss(student_logits: torch.Tensor, ta_logits: torch.Tensor, *,
-               kind: Literal["ce_hard", "kl_soft"] = "ce_hard", temperature: float = 1.0) -> torch.Tensor:
+               kind: Literal["ce_hard", "kl_soft"] = "ce_hard", temperature: float = 1.0,
+               class_weight: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Whole-panorama loss between the student's logits and the stitched TA logits, both `(B, C, H, W)`."""
     if student_logits.shape != ta_logits.shape:
         raise ValueError(f"student logits {tuple(student_logits.shape)} and TA logits "
                          f"{tuple(ta_logits.shape)} must have the same shape")
     ta_logits = ta_logits.detach()
     if kind == "ce_hard":
-        return F.cross_entropy(student_logits, ta_logits.argmax(1))
+        if class_weight is None:
+            return F.cross_entropy(student_logits, ta_logits.argmax(1))
+        ce, n = _ce_sum_count(student_logits, ta_logits.argmax(1), IGNORE_INDEX, class_weight)
+        return ce / n
     if kind == "kl_soft":
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
@@ -79,10 +98,10 @@ def image_loss(student_logits: torch.Tensor, ta_logits: torch.Tensor, *,
 
 
 def image_label_loss(student_logits: torch.Tensor, labels: torch.Tensor,
-                     ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
+                     ignore_index: int = IGNORE_INDEX, class_weight: Optional[torch.Tensor] = None) -> torch.Tensor:
     """CE of the student's panorama `(B, C, H, W)` against stitched pseudo-labels `(B, H, W)` (E or E_H);
     0 (with a graph) when no pixel is labeled."""
-    ce, n = _ce_sum_count(student_logits, labels, ignore_index)
+    ce, n = _ce_sum_count(student_logits, labels, ignore_index, class_weight)
     return ce / n if n else student_logits.sum() * 0.0
 
 
