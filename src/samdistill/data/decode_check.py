@@ -33,9 +33,12 @@ FORMAT = "samdistill-decode-check/1"
 Result = Union[tuple[int, int], str]  # (width, height), or the problem ("PATH: cannot read image: ...")
 
 
-def cache_file_for(root: Path, cache_dir: Optional[str | Path] = None) -> Path:
-    """The cache of one dataset root (keyed by its absolute path, so datasets never share one)."""
-    key = hashlib.sha1(str(Path(root).expanduser().resolve()).encode()).hexdigest()[:16]
+def cache_file_for(root: Path, cache_dir: Optional[str | Path] = None, part: str = "") -> Path:
+    """The cache of one dataset root (keyed by its absolute path, so datasets never share one);
+    ``part`` names one of several file sets under the same root (a segmentation split), each kept
+    in a cache of its own, as a check keeps only the files it was given."""
+    name = str(Path(root).expanduser().resolve()) + (f"\0{part}" if part else "")
+    key = hashlib.sha1(name.encode()).hexdigest()[:16]
     return Path(cache_dir or default_cache_dir()) / "decode-check" / f"{key}.json"
 
 

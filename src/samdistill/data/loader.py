@@ -1,4 +1,5 @@
-"""DataLoaders for training (random crops, augmentation, seeded shuffle) and validation (full images)."""
+"""DataLoaders: `make_loader`, the one builder of both recipes (seeded shuffle, drop_last, workers),
+and `build_dataloader`, restoration's pairs through it (random crops, augmentation; validation: full images)."""
 from __future__ import annotations
 
 import math
@@ -6,7 +7,7 @@ import os
 from typing import Optional
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from samdistill.data.config import DataConfig, DatasetConfig
 from samdistill.core.errors import DataError
@@ -39,6 +40,24 @@ class ValidationPairs(PairedImageDataset):
                     "index": index, "read_error": str(err)}
 
 
+def make_loader(dataset: Dataset, batch_size: int, *, train: bool, seed: int = 0, workers: int | str = 0,
+                what: str = "training items", hint: str = "") -> DataLoader:
+    """The one DataLoader builder of both recipes (restoration pairs, GoodSAM's segmentation data).
+    Train: a new order each epoch from a generator seeded with ``seed``, ``drop_last`` (fewer items
+    than ``batch_size`` is a DataError: "N ``what`` is fewer than batch_size B``hint``").
+    Otherwise: in order, every item. ``workers``: ``num_workers``'s setting; each worker's warnings
+    are shown once per run (``WorkerWarningsOnce``)."""
+    count = num_workers(workers)
+    init = WorkerWarningsOnce() if count else None
+    if not train:
+        return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=count, worker_init_fn=init)
+    if len(dataset) < batch_size:
+        raise DataError(f"{len(dataset)} {what} is fewer than batch_size {batch_size}{hint}")
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True, generator=generator,
+                      num_workers=count, worker_init_fn=init, persistent_workers=False)
+
+
 def build_dataloader(ds_cfg: DatasetConfig, data_cfg: DataConfig, train: bool,
                      prior_provider: Optional[PairPriorProvider] = None, seed: int = 0) -> DataLoader:
     """Train: ``crop_size`` crops, augmentation, shuffle from ``seed``, ``drop_last``.
@@ -46,21 +65,14 @@ def build_dataloader(ds_cfg: DatasetConfig, data_cfg: DataConfig, train: bool,
     if not train and data_cfg.val_limit is not None:
         limit = min(data_cfg.val_limit, ds_cfg.limit or data_cfg.val_limit)
         ds_cfg = ds_cfg.model_copy(update={"limit": limit})
-    workers = num_workers(data_cfg.num_workers)
     # a damaged file, or (training) an image smaller than the crop, fails (or is skipped) now, not at step N
     pairs = resolve_pairs(ds_cfg, full_decode=True, crop_size=data_cfg.crop_size if train else None)
     if not train:
         dataset = ValidationPairs(ds_cfg, prior_provider=prior_provider, seed=seed, pairs=pairs)
-        return DataLoader(dataset, batch_size=1, shuffle=False, num_workers=workers,
-                          worker_init_fn=WorkerWarningsOnce() if workers else None)
+        return make_loader(dataset, 1, train=False, workers=data_cfg.num_workers)
     repeat = data_cfg.repeat or max(1, math.ceil(MIN_ITEMS_PER_EPOCH / len(pairs)))
     dataset = PairedImageDataset(ds_cfg, crop_size=data_cfg.crop_size, augment=data_cfg.augment,
                                  prior_provider=prior_provider, seed=seed, repeat=repeat, pairs=pairs)
-    if len(dataset) < data_cfg.batch_size:
-        raise DataError(f"{len(dataset)} training items (x{repeat} repeat) is fewer than batch_size "
-                        f"{data_cfg.batch_size}; lower data.batch_size or raise data.repeat")
-    generator = torch.Generator().manual_seed(seed)
-    return DataLoader(dataset, batch_size=data_cfg.batch_size, shuffle=True, drop_last=True,
-                      generator=generator, num_workers=workers,
-                      worker_init_fn=WorkerWarningsOnce() if workers else None,
-                      persistent_workers=False)
+    return make_loader(dataset, data_cfg.batch_size, train=True, seed=seed, workers=data_cfg.num_workers,
+                       what=f"training items (x{repeat} repeat)",
+                       hint="; lower data.batch_size or raise data.repeat")

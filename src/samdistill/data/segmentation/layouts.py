@@ -67,12 +67,18 @@ def find_samples(cfg: SegDatasetConfig) -> SampleList:
     return SampleList(samples, problems)
 
 
-def validate_samples(samples: list[SegSample], check_files: bool = True,
-                     full_decode: bool = False) -> tuple[list[SegSample], list[str]]:
+def validate_samples(samples: list[SegSample], check_files: bool = True, full_decode: bool = False,
+                     cfg: Optional[SegDatasetConfig] = None) -> tuple[list[SegSample], list[str]]:
     """(good samples, every problem): the scan's problems, duplicate names, unreadable files, and
-    labels whose size differs from their image. ``full_decode`` decodes every pixel (catches
-    truncation) instead of reading headers only. Label *values* are checked when read."""
+    labels whose size differs from their image. ``full_decode`` decodes every pixel of images and
+    labels (catches truncation) instead of reading headers only: in parallel, cached per dataset
+    root and split of ``cfg`` (``data.decode_check``). Label *values* are checked when read."""
     sizes: dict = {}
+    if check_files and full_decode:
+        from samdistill.data.decode_check import cache_file_for, decode_check
+
+        cache = cache_file_for(dataset_root(cfg), cfg.cache_dir, _cache_part(cfg)) if cfg is not None else None
+        sizes.update(decode_check([p for s in samples for p in (s.image, s.label) if p is not None], cache))
     good, problems = check_items(samples, lambda s: s.name, lambda s: s.image,
                                  (lambda s: _file_problem(s, sizes, full_decode)) if check_files else None)
     return good, list(getattr(samples, "scan_problems", [])) + problems
@@ -83,7 +89,7 @@ def resolve_samples(cfg: SegDatasetConfig, full_decode: bool = False) -> list[Se
     found = find_samples(cfg)
     if cfg.limit is not None:
         found = SampleList(found[: cfg.limit], found.scan_problems)
-    good, problems = validate_samples(found, full_decode=full_decode)
+    good, problems = validate_samples(found, full_decode=full_decode, cfg=cfg)
     root = dataset_root(cfg)
     if problems and cfg.on_bad == "error":
         raise SampleError(root, problems)
@@ -96,6 +102,11 @@ def resolve_samples(cfg: SegDatasetConfig, full_decode: bool = False) -> list[Se
 
 
 # --- validation ---------------------------------------------------------------------------------
+
+
+def _cache_part(cfg: SegDatasetConfig) -> str:
+    """What tells apart the file sets of one root: the split, and the folders layout's folders."""
+    return ":".join(str(v) for v in (cfg.layout, cfg.split, cfg.image_dir, cfg.label_dir) if v)
 
 
 def _file_problem(sample: SegSample, sizes: dict, full_decode: bool) -> Optional[str]:
