@@ -83,3 +83,24 @@ def test_sweep_with_dev_scores_dev_and_test(tmp_path, monkeypatch):
                           "--set", "sam4ir.spf_prior=oracle", "--set", "sam4ir.sgr.enabled=false"])
     assert model.stat().st_mtime_ns != stamp  # another config (validation cadence): the baseline is retrained
     assert changed[0]["psnr"] == base["psnr"]  # same seed, same data order
+
+
+def test_table6_rows_and_verdict():
+    bench = _bench()
+    names = [n for n, _ in bench.TABLE6]
+    assert len(names) == 6 and sum("lambda1" in n for n in names) == 3
+    assert all("sgr.enabled=false" in o for n, o in bench.TABLE6 if "lambda1" in n)
+    assert not any("spd" in o for n, o in bench.TABLE6 if "lambda2" in n)  # SPD stays at its default there
+
+    def row(run, seed, gain):
+        return {"run": run, "seed": seed, "gain": gain}
+
+    rows = [row("baseline", 0, 0.0), row("baseline", 1, 0.0)]
+    for seed, gains in ((0, (0.30, 0.40, 0.35)), (1, (0.30, 0.20, 0.35))):
+        rows += [row(f"table6 lambda1={w}", seed, g) for w, g in zip(("0.0005", "0.005", "0.05"), gains)]
+    rows += [row("table6 lambda2=20", 0, 0.1), row("table6 lambda2=200", 0, -0.05), row("table6 lambda2=2000", 0, 0.4)]
+    v = bench.table6_verdict(rows)
+    assert abs(v["lambda1"]["spread"] - 0.05) < 1e-9 and v["lambda1"]["flat"] and v["lambda1"]["above_baseline"]
+    assert abs(v["lambda2"]["spread"] - 0.45) < 1e-9 and not v["lambda2"]["flat"]
+    assert not v["lambda2"]["above_baseline"] and abs(v["lambda2"]["min_gain"] + 0.05) < 1e-9
+    assert bench.table6_verdict(rows[:2]) == {}
