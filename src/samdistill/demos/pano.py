@@ -22,16 +22,16 @@ import torch
 from samdistill.config.experiment import ExperimentConfig
 from samdistill.config.loader import load_config
 
-# The recipe of configs/goodsam/embedded (192-px windows, labels from an EMA of the TA, the world's exact
-# masks unless --segmenter says otherwise), with a TA smaller than the configs' B0 (mini, still larger than
-# the tiny student) and fewer steps, to fit 2 CPU cores. A test keeps the recipe equal to the configs'.
+# The recipe of configs/goodsam/embedded (192-px windows, the frozen stage-1 TA labels, class-balanced
+# cross-entropies, the world's exact masks unless --segmenter says otherwise), with a TA smaller than the
+# configs' B0 (mini, still larger than the tiny student) and fewer steps, to fit 2 CPU cores. A test keeps
+# the recipe equal to the configs'.
 PROFILES = {
     "full": {"student": "tiny", "ta": "mini", "stage1": 400, "continue": 150},
     "quick": {"student": "tiny", "ta": "mini", "stage1": 120, "continue": 60},
 }
 SOURCE_CONFIG = Path(__file__).with_name("pano_source.yaml")   # stage 1 and the source-only student
 GOODSAM_CONFIG = Path(__file__).with_name("pano_goodsam.yaml")  # the adaptation run
-ADAPT_LR = 2e-4  # pano_goodsam.yaml's; the demo keeps it whatever the overrides say, as it keeps each run's stage
 
 
 def demo_configs(out: Path, profile: str, overrides: list[str]) -> dict[str, ExperimentConfig]:
@@ -44,8 +44,7 @@ def demo_configs(out: Path, profile: str, overrides: list[str]) -> dict[str, Exp
         "stage1": common + ["goodsam.stage=source", f"output_dir={s1}", f"train.steps={p['stage1']}",
                             f"train.val_every={p['stage1']}", f"train.save_every={p['stage1']}"],
         "source_only": common + init + steps2 + ["goodsam.stage=source", f"output_dir={out / 'source_only'}"],
-        "goodsam": common + init + steps2 + ["goodsam.stage=adapt", f"train.optimizer.lr={ADAPT_LR}",
-                                            f"output_dir={out / 'goodsam'}"],
+        "goodsam": common + init + steps2 + ["goodsam.stage=adapt", f"output_dir={out / 'goodsam'}"],
     }
     files = {"stage1": SOURCE_CONFIG, "source_only": SOURCE_CONFIG, "goodsam": GOODSAM_CONFIG}
     return {name: load_config(files[name], args) for name, args in runs.items()}
