@@ -1,6 +1,6 @@
 """GoodSAM through the engine on a tiny street world: source stage, one adaptation run, resume
 equality, the shipped student, and the pseudo-labels of a hand-made window. Random tiny networks:
-this checks the plumbing, not the method's quality (benchmarks/goodsam_gain.py measures that)."""
+this checks the plumbing, not the method's quality (benchmarks/results/goodsam_gain.py measures that)."""
 import numpy as np
 import pytest
 import torch

@@ -51,7 +51,7 @@ def table2_variants() -> dict[str, list[str]]:
     return out
 
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "goodsam" / "embedded"
+CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "goodsam" / "embedded"
 
 
 def train(config: str, overrides: list[str], out: Path | None = None) -> dict:
