@@ -58,15 +58,13 @@ def train(config: str, overrides: list[str], out: Path | None = None) -> dict:
     """One run; returns the trainer's result plus the last validation's per-class IoU (`classes`)."""
     from accelerate import PartialState
 
-    from samdistill.build import build_experiment
+    from samdistill.build import train_experiment
     from samdistill.config.loader import load_config
-    from samdistill.engine.trainer import Trainer
 
     if out is not None:
         shutil.rmtree(out, ignore_errors=True)  # the trainer refuses to write over an earlier run
     cfg = load_config(CONFIGS / config, overrides)
-    method, train_loader, val_loader = build_experiment(cfg)
-    result = Trainer(cfg, method, train_loader, val_loader).fit()
+    result = train_experiment(cfg)
     PartialState().wait_for_everyone()
     history = json.loads((Path(cfg.output_dir) / "val_history.json").read_text())
     return {**result, "classes": history[-1]["iou_per_class"]}

@@ -1,0 +1,44 @@
+"""benchmarks/results/goodsam_gain.py's bookkeeping (no training): the Table 2 ladder is cumulative, an earlier
+source-only continuation is reused only when it ran the same number of steps, the shipped configs are found."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "goodsam_gain.py"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("benchmark_goodsam_gain", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_table2_ladder_adds_one_component_per_row():
+    ladder = _bench().table2_variants()
+    rows = list(ladder)
+    assert rows[0] == "t2_windows" and "goodsam.fusion=none" in ladder["t2_windows"]
+    assert "goodsam.weights.consistency=0.1" in ladder["t2_consistency"]
+    # a later row overrides the same key instead of listing it twice
+    keys = [o.split("=")[0] for o in ladder["t2_ctcf"]]
+    assert len(keys) == len(set(keys)) and "goodsam.fusion=ctcf" in ladder["t2_ctcf"]
+    assert "goodsam.weights.feature=1.0" in ladder[rows[-1]] and "goodsam.weights.image=0.5" in ladder[rows[-1]]
+
+
+def test_finished_source_only_is_reused_only_at_the_same_length(tmp_path):
+    bench = _bench()
+    assert bench._finished(tmp_path, 200) is None
+    (tmp_path / "val_history.json").write_text(json.dumps(
+        [{"step": 100, "miou": 0.1, "ta_miou": 0.2, "iou_per_class": [0.1]},
+         {"step": 200, "miou": 0.3, "ta_miou": 0.4, "iou_per_class": [0.5]}]))
+    assert bench._finished(tmp_path, 600) is None
+    assert bench._finished(tmp_path, 200) == {"miou": 0.3, "ta_miou": 0.4, "classes": [0.5]}
+
+
+def test_the_shipped_configs_are_found():
+    bench = _bench()
+    assert (bench.CONFIGS / "adapt.yaml").is_file() and bench._config_steps("adapt.yaml") > 0
