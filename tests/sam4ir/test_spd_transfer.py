@@ -42,3 +42,21 @@ def test_ungated_spd_carries_the_teachers_direction():
     g_spd, g_l1 = _grads("none")
     opposed = (g_spd * g_l1 < 0).float().mean()
     assert opposed > 0.1  # where IR1 lies between GT and I2 the teacher pulls away from GT
+
+
+def test_gt_target_keeps_the_gate_and_drops_the_teachers_values():
+    i1, i2, gt = _gray_state(1)
+    gated = (i2 - gt).abs() < (i1 - gt).abs()
+    a = i1.clone().requires_grad_(True)
+    (g_gt,) = torch.autograd.grad(spd_loss(a, i2, 1.0, 255.0, "teacher_closer", gt, target="gt"), a)
+    b = i1.clone().requires_grad_(True)
+    (g_t,) = torch.autograd.grad(spd_loss(b, i2, 1.0, 255.0, "teacher_closer", gt), b)
+    assert torch.equal(g_gt != 0, gated) and torch.equal(g_t != 0, gated)  # same pixels
+    far = gated & ((i1 - i2).abs() * 255 > 1) & ((i1 - gt).abs() * 255 > 1)  # L1 zone of both: same pull
+    assert torch.allclose(g_gt[far], g_t[far])
+    assert not torch.allclose(g_gt, g_t)  # the quadratic zone near the teacher differs: it stops at I2
+    shifted = spd_loss(i1, i2 + 0.01, 1.0, 255.0, "none", gt, target="gt")
+    assert torch.allclose(shifted, spd_loss(i1, i2 - 0.01, 1.0, 255.0, "none", gt, target="gt"))  # I2's values unused
+    import pytest
+    with pytest.raises(ValueError, match="target"):
+        spd_loss(i1, i2, target="gt")

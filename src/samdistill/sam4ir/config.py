@@ -82,6 +82,12 @@ class SPDConfig(StrictModel):
         description="teacher_closer: distil only pixels where I2 is closer to GT than I1 (a training-time gate; "
         "keeps the 255-scale cascade stable); none: every pixel, eq. 4 as printed",
     )
+    target: Literal["teacher", "gt"] = Field(
+        "teacher",
+        description="what the distilled pixels pull I1 towards: teacher (I2, eq. 4); gt: a control that keeps the "
+        "gate's choice of pixels and drops the teacher's values (with teacher_closer, SPD's direction is "
+        "the GT pull's anyway: tests/sam4ir/test_spd_transfer.py)",
+    )
 
 
 class SGRConfig(StrictModel):

@@ -116,7 +116,7 @@ class SAM4IRMethod(Method):
             distill = self.step >= self.cfg.distill_start_step
             if self.cfg.spd.enabled and distill:
                 c = self.cfg.spd
-                l_spd = spd_loss(i1, i2, c.beta, c.pixel_scale, c.gate, gt)
+                l_spd = spd_loss(i1, i2, c.beta, c.pixel_scale, c.gate, gt, c.target)
                 total = total + self.cfg.spd.weight * l_spd
                 logs["loss_spd"] = float(l_spd.detach())
             if self.relation_net is not None and distill:

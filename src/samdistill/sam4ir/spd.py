@@ -31,12 +31,16 @@ def teacher_closer(i1: torch.Tensor, i2: torch.Tensor, gt: torch.Tensor) -> torc
 
 
 def spd_loss(i1: torch.Tensor, i2: torch.Tensor, beta: float = 1.0, pixel_scale: float = 1.0,
-             gate: str = "none", gt: Optional[torch.Tensor] = None) -> torch.Tensor:
+             gate: str = "none", gt: Optional[torch.Tensor] = None, target: str = "teacher") -> torch.Tensor:
     """Mean smooth-L1 (Huber, transition at `beta`) of I1 - stopgrad(I2), on images scaled by
-    `pixel_scale` (1: [0,1] intensities; 255: [0,255]); `gate` (needs `gt`): see the module doc."""
+    `pixel_scale` (1: [0,1] intensities; 255: [0,255]); `gate` (needs `gt`): see the module doc.
+    `target: gt` (a control, needs `gt`): the same gated pixels pull I1 towards GT instead of I2."""
     if gate not in GATES:
         raise ValueError(f"sam4ir.spd.gate must be one of {', '.join(GATES)}, got {gate!r}")
-    per_pixel = F.smooth_l1_loss(i1 * pixel_scale, i2.detach() * pixel_scale, beta=beta, reduction="none")
+    if target not in ("teacher", "gt") or (target == "gt" and gt is None):
+        raise ValueError(f"sam4ir.spd.target must be teacher or gt (gt needs the ground truth), got {target!r}")
+    goal = gt if target == "gt" else i2.detach()
+    per_pixel = F.smooth_l1_loss(i1 * pixel_scale, goal * pixel_scale, beta=beta, reduction="none")
     if gate == "none":
         return per_pixel.mean()
     if gt is None:
