@@ -1,4 +1,4 @@
-"""benchmarks/sam4ir_mask_use.py on a tiny street benchmark: the probes, the same start, the JSON."""
+"""benchmarks/method_studies/sam4ir_mask_use.py on a tiny street benchmark: the probes, the same start, the JSON."""
 from __future__ import annotations
 
 import importlib.util
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "sam4ir_mask_use.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "method_studies" / "sam4ir_mask_use.py"
 
 
 def _bench():

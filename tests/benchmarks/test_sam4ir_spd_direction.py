@@ -1,4 +1,4 @@
-"""benchmarks/sam4ir_spd_direction.py on a tiny oracle run: it reads the run's own teacher and split."""
+"""benchmarks/method_studies/sam4ir_spd_direction.py on a tiny oracle run: it reads the run's own teacher and split."""
 from __future__ import annotations
 
 import importlib.util
@@ -9,10 +9,11 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[2] / "benchmarks"
+FOLDER = {"sam4ir_spd_direction": "method_studies", "sam4ir_sweep": "results"}
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", ROOT / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", ROOT / FOLDER[name] / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

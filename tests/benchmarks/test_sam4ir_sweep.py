@@ -1,4 +1,4 @@
-"""benchmarks/sam4ir_sweep.py's dev split (--dev N): held-out training pairs, disjoint from training."""
+"""benchmarks/results/sam4ir_sweep.py's dev split (--dev N): held-out training pairs, disjoint from training."""
 from __future__ import annotations
 
 import importlib.util
@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "sam4ir_sweep.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "sam4ir_sweep.py"
 
 
 def _bench():

@@ -1,6 +1,6 @@
 """Small-scale information test: handed the clean image as its prior, IR2 must use it.
 
-The full-size diagnostic is benchmarks/sam4ir_information.py (issue 10: >= 3 dB in 400 steps).
+The full-size diagnostic is benchmarks/method_studies/sam4ir_information.py (issue 10: >= 3 dB in 400 steps).
 Here a 1-level NAFNet denoises scenes of 2x2-pixel patches: noise this strong cannot be removed
 from LQ alone, so a fusion that carries the prior ends far below the no-prior loss. Measured
 over seeds 0-2: injected 0.50-0.60x, chain 0.64-0.80x; the same units given a zero prior stay

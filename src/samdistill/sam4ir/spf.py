@@ -11,7 +11,7 @@ computes F_{i+1} = f(F_i^SPF). Two fusions (`sam4ir.spf.fusion`):
 - "injected", our documented extension: every unit also gets the resized [I1, M],
   F_i^SPF = f_i^SPF([resize(F_{i-1}^SPF), resize([I1, M]), F_i]) (unit 1: [[I1, M], F_1]), so
   every block, decoder blocks at full resolution included, sees the prior directly.
-Information test (the clean image as the prior, benchmarks/sam4ir_information.py, nafnet_tiny,
+Information test (the clean image as the prior, benchmarks/method_studies/sam4ir_information.py, nafnet_tiny,
 400 steps): no prior 21.80 dB, chain 28.51, injected 28.55 (issue 10 had measured +0.3 dB for
 the chain with default-init units inside the full cascade). Injected picks the prior up faster
 in short runs (tests/sam4ir/test_spf_information.py) and costs 7-9 % more IR2 time.

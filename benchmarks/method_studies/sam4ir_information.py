@@ -1,6 +1,6 @@
 """Information test: does SPF carry a prior into IR2? Give IR2 the *clean image* as its prior.
 
-    .venv/bin/python benchmarks/sam4ir_information.py [--steps 400] [--fusion chain|injected]
+    .venv/bin/python benchmarks/method_studies/sam4ir_information.py [--steps 400] [--fusion chain|injected]
         [--backbone nafnet_tiny] [--seed 0] [key=value ...]
 
 Trains IR2 twice on embedded-rain with the demo's settings (crop 64, batch 8, Adam lr 1e-3,

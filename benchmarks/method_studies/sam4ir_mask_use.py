@@ -1,10 +1,10 @@
 """Does the teacher use the masks? IR2 with the street world's exact masks vs IR2 without (issue 21, item 4).
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/sam4ir_mask_use.py \\
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/method_studies/sam4ir_mask_use.py \\
         --datasets embedded-street-noise embedded-street-blur embedded-street-rain --seeds 0 1 2 \\
         --steps 3000 --eval-every 500 --out runs/mask_use [--backbone nafnet_tiny] [--set key=value ...]
 
-IR2 alone, as benchmarks/sam4ir_information.py trains it: I1 := LQ (no IR1), no SPD, no SGR, the
+IR2 alone, as benchmarks/method_studies/sam4ir_information.py trains it: I1 := LQ (no IR1), no SPD, no SGR, the
 demo's settings (64-px crops, batch 8, Adam 1e-3, cosine over --steps). Two IR2s start from the
 same weights (the SPF units start as the identity) and take the same batches in lockstep: one
 with SPF fed the world's exact masks of the LQ image (`priors.backend=world`, ranked inside each

@@ -1,9 +1,9 @@
 """Which SAM4IR settings help? One baseline, then one framework run per variant, for each seed.
 
-    .venv/bin/python benchmarks/sam4ir_sweep.py --steps 500 --variant "sam4ir.sgr.enabled=false" \\
+    .venv/bin/python benchmarks/results/sam4ir_sweep.py --steps 500 --variant "sam4ir.sgr.enabled=false" \\
         --variant "spd255: sam4ir.spd.pixel_scale=255" [--seeds 0 1 2] [--out runs/sweep]
     # the SAM4IR paper's Table 5 rows (+cascade, +SPF, +SPD, +SGR), on the street world with its exact masks:
-    .venv/bin/python benchmarks/sam4ir_sweep.py --table5 --dataset embedded-street-rain --steps 400 \\
+    .venv/bin/python benchmarks/results/sam4ir_sweep.py --table5 --dataset embedded-street-rain --steps 400 \\
         --seeds 0 1 2 --set priors.backend=world
 
 Every run shares the demo's settings (tiny NAFNet, 64-px crops, batch 8; `--dataset` replaces

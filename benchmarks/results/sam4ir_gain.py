@@ -1,6 +1,6 @@
 """SAM4IR gain on embedded-rain over several seeds: baseline vs framework at equal steps.
 
-    .venv/bin/python benchmarks/sam4ir_gain.py --seeds 0 1 2 --profile full [key=value ...]
+    .venv/bin/python benchmarks/results/sam4ir_gain.py --seeds 0 1 2 --profile full [key=value ...]
 
 Each seed trains the demo's two runs (same seed, steps, data order) and scores the shipped
 networks on the held-out test photos. Prints per-seed PSNR/SSIM and the mean ± std of the gain,

@@ -1,6 +1,6 @@
 """Do validation images carry the masks training crops carry? (issue 21, item 1; no training)
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/sam4ir_val_masks.py [--dataset embedded-street-rain]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/method_studies/sam4ir_val_masks.py [--dataset embedded-street-rain]
         [--backend world] [--crops 400] [--out runs/val_masks]
 
 For the training crops (data.crop_size, `priors.select: crop`) and for the full test images under

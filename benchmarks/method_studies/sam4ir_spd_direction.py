@@ -1,6 +1,6 @@
 """What SPD hands IR1 from a trained teacher (issue 21, item 3).
 
-    .venv/bin/python benchmarks/sam4ir_spd_direction.py RUN_DIR [RUN_DIR ...] [--out FILE.json]
+    .venv/bin/python benchmarks/method_studies/sam4ir_spd_direction.py RUN_DIR [RUN_DIR ...] [--out FILE.json]
 
 For each finished SAM4IR framework run (its config.yaml and last checkpoint; IR2 and SPF need the
 checkpoint, the shipped model.safetensors holds IR1 only), on the run's validation split (full

@@ -1,6 +1,6 @@
 """Training step time of SAM4IR vs the plain baseline, with a breakdown.
 
-    .venv/bin/python benchmarks/sam4ir_step_time.py [--backbone nafnet_tiny] [--batch 8] [--crop 64]
+    .venv/bin/python benchmarks/speed/sam4ir_step_time.py [--backbone nafnet_tiny] [--batch 8] [--crop 64]
         [--relation vgg16|random_conv] [--steps 20] [--device cpu|cuda] [--amp bf16|fp16|no]
         [--no-fused] [--keep-denormals] [--set sam4ir.spf.hidden_channels=16 ...]
 

@@ -1,9 +1,9 @@
 """What can masks tell a teacher that IR1's output does not already? Measured without training.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/sam4ir_mask_information.py RESTORER \\
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/method_studies/sam4ir_mask_information.py RESTORER \\
         [--dataset embedded-street-rain] [--segmenter world|offline] [--band 2]
 
-RESTORER is a trained IR1 (`model.safetensors`, e.g. a baseline run of `benchmarks/sam4ir_sweep.py`).
+RESTORER is a trained IR1 (`model.safetensors`, e.g. a baseline run of `benchmarks/results/sam4ir_sweep.py`).
 On the dataset's test pairs, with each clean image's masks (the world's exact ones: every object,
 stuff region and part; or the offline segmenter's), prints the PSNR against the ground truth of:
   * LQ and I1 = RESTORER(LQ);

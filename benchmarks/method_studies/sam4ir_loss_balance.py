@@ -1,6 +1,6 @@
 """How hard does SGR pull on IR1 next to L1? Gradient norms on I1, without training.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/sam4ir_loss_balance.py RESTORER \\
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/method_studies/sam4ir_loss_balance.py RESTORER \\
         [--dataset embedded-street-rain] [--features random_conv street_conv=PATH vgg16=PATH] \\
         [--weight 200] [--crops 8]
 
