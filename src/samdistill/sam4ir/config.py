@@ -27,8 +27,8 @@ class SPFConfig(StrictModel):
     max_hidden_channels: Optional[int] = Field(
         128, ge=1,
         description="cap on that width (null: none): a unit on a 256/512-channel block mixes at this width, its "
-        "output projection and attention stay at the block's width. The prior is 3 + 16 channels; the cap cuts "
-        "EfficientDerain's SAM4IR step from 2.78x to 2.56x the baseline and leaves networks no wider than 128 "
+        "output projection and attention stay at the block's width. The prior is 3 + 16 channels; the cap makes "
+        "wide networks' SAM4IR step cheaper (docs/sam4ir_measurements.md) and leaves networks no wider than 128 "
         "(nafnet_tiny, the embedded measurements) unchanged",
     )
     attention: Literal["spatial_channel", "spatial", "channel"] = Field(

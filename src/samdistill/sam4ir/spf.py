@@ -11,16 +11,15 @@ computes F_{i+1} = f(F_i^SPF). Two fusions (`sam4ir.spf.fusion`):
 - "injected", our documented extension: every unit also gets the resized [I1, M],
   F_i^SPF = f_i^SPF([resize(F_{i-1}^SPF), resize([I1, M]), F_i]) (unit 1: [[I1, M], F_1]), so
   every block, decoder blocks at full resolution included, sees the prior directly.
-Information test (the clean image as the prior, benchmarks/method_studies/sam4ir_information.py, nafnet_tiny,
-400 steps): no prior 21.80 dB, chain 28.51, injected 28.55 (issue 10 had measured +0.3 dB for
-the chain with default-init units inside the full cascade). Injected picks the prior up faster
-in short runs (tests/sam4ir/test_spf_information.py) and costs 7-9 % more IR2 time.
+Both pass the information test (the clean image as the prior: benchmarks/method_studies/sam4ir_information.py,
+figures in docs/sam4ir_measurements.md); injected picks the prior up faster in short runs
+(tests/sam4ir/test_spf_information.py) and costs a little more IR2 time.
 
 A unit is two conv blocks on the concatenation, then the Semantic Selection Attention (an
 attention map multiplied element-wise with the fused features), added to F_i (`residual`: the
 paper's figure does not say). Its last projection starts at zero (`zero_init`), so a fresh unit
-adds exactly 0 and IR2 starts as the plain backbone (measured before: the default init added
-0.15-3.9x the block's own features, and landed on RCDNet's 255-scale background estimate).
+adds exactly 0 and IR2 starts as the plain backbone (the default init added several times the
+block's own features and overwrote RCDNet's 255-scale background estimate; docs/sam4ir_measurements.md).
 [I1, M] is zero-padded bottom/right to the backbone's `pad_multiple`, as its input is, so the
 prior stays aligned with the features. Units are built for the blocks in the order the backbone
 *executes* them, discovered by a probe forward, so any network works without being edited.
