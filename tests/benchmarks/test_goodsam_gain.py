@@ -2,20 +2,13 @@
 source-only continuation is reused only when it ran the same number of steps, the shipped configs are found."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "goodsam_gain.py"
+from _scripts import load_script
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("benchmark_goodsam_gain", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("results/goodsam_gain.py")
 
 
 def test_table2_ladder_adds_one_component_per_row():

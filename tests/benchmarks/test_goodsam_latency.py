@@ -1,21 +1,14 @@
 """benchmarks/speed/goodsam_latency.py on a tiny input: rows, ratios to the student, thread count restored."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import torch
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "speed" / "goodsam_latency.py"
+from _scripts import load_script
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("benchmark_goodsam_latency", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("speed/goodsam_latency.py")
 
 
 def test_latency_rows_and_student_ratios() -> None:

@@ -1,24 +1,16 @@
 """benchmarks/speed/models.py on tiny inputs: MAC counting, the framework round trip, the table."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn as nn
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "speed" / "models.py"
+from _scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("benchmark_models", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+    return load_script("speed/models.py")
 
 
 def test_macs_of_a_convolution_are_the_textbook_count(bench):

@@ -1,22 +1,15 @@
 """benchmarks/method_studies/sam4ir_mask_use.py on a tiny street benchmark: the probes, the same start, the JSON."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import torch
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "method_studies" / "sam4ir_mask_use.py"
+from _scripts import load_script
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("benchmark_sam4ir_mask_use", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("method_studies/sam4ir_mask_use.py")
 
 
 def test_probes_give_each_image_its_own_another_or_no_masks():

@@ -1,23 +1,17 @@
 """benchmarks/method_studies/sam4ir_spd_direction.py on a tiny oracle run: it reads the run's own teacher and split."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[2] / "benchmarks"
+from _scripts import load_script
+
 FOLDER = {"sam4ir_spd_direction": "method_studies", "sam4ir_sweep": "results"}
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", ROOT / FOLDER[name] / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"{FOLDER[name]}/{name}.py")
 
 
 def test_direction_shares_of_a_hand_case():

@@ -1,20 +1,13 @@
 """benchmarks/results/sam4ir_sweep.py's dev split (--dev N): held-out training pairs, disjoint from training."""
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "sam4ir_sweep.py"
+from _scripts import load_script
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("benchmark_sam4ir_sweep", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("results/sam4ir_sweep.py")
 
 
 def _tiny_street(tmp_path, monkeypatch):
