@@ -181,8 +181,7 @@ class GoodSAM(Method):
         if m.image_target == "ta":
             return mka.image_loss(student, grid.stitch(label_logits), kind=m.image_kind, temperature=m.temperature,
                                   class_weight=class_weight)
-        target = grid.stitch_labels(labels[m.image_target], self.num_classes)
-        return mka.image_label_loss(student, target, class_weight=class_weight)
+        return mka.image_label_loss(student, self._image_target(grid, label_logits, labels), class_weight=class_weight)
 
     def _class_weights(self, ensemble: torch.Tensor) -> torch.Tensor:
         """`mka.class_weight_power`: CE weights from the classes' running frequency in E (this process, since
