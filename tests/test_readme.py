@@ -26,3 +26,19 @@ def test_readme_and_docs_name_every_benchmark_script():
     assert scripts
     assert not [s for s in scripts if f"`{s}`" not in text], "README.md's benchmark table lacks some scripts"
     assert not [s for s in scripts if f"`benchmarks/{s}" not in docs], "docs/benchmarks.md lacks some scripts"
+
+
+def test_every_benchmark_script_can_write_its_figures_as_json():
+    """Figures are traced to a file, not copied from stdout: each script takes --json PATH or --out DIR
+    and writes JSON there (`json.dumps` / `write_json`)."""
+    root = README.parent / "benchmarks"
+    missing = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        src = path.read_text(encoding="utf-8")
+        takes_path = re.search(r"add_argument\(\s*\"--(json|out)\"", src)
+        writes = re.search(r"json\.dumps?\(|write_json\(", src)
+        if not (takes_path and writes):
+            missing.append(path.relative_to(root).as_posix())
+    assert not missing, f"benchmark scripts that only print: {missing}"

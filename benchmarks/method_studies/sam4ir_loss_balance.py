@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/method_studies/sam4ir_loss_balance.py RESTORER \\
         [--dataset embedded-street-rain] [--features random_conv street_conv=PATH vgg16=PATH] \\
-        [--weight 200] [--crops 8]
+        [--weight 200] [--crops 8] [--json PATH]
 
 RESTORER is a trained IR1 (`model.safetensors`). For --crops 64x64 crops of the dataset's test pairs
 (masks: the street world's exact ones, the 16 largest inside the crop, as `priors.select: crop`),
@@ -39,6 +39,7 @@ def main() -> None:
     ap.add_argument("--features", nargs="+", default=["random_conv"], help="NAME or NAME=WEIGHTS")
     ap.add_argument("--weight", type=float, default=200.0, help="λ2")
     ap.add_argument("--crops", type=int, default=8)
+    ap.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON to PATH")
     args = ap.parse_args()
 
     from samdistill.data.config import DatasetConfig
@@ -63,11 +64,14 @@ def main() -> None:
             i1 = net(lq).clamp(0, 1)
         window = (..., slice(y, y + CROP), slice(x, x + CROP))
         crops.append((i1[window], gt[window], crop_masks(stack[window])))
+    result = {"dataset": args.dataset, "crops": len(crops), "crop_size": CROP, "weight": args.weight,
+              "restorer": args.restorer, "features": {}}  # per extractor: the ratio of each crop
     print(f"{args.dataset}: {len(crops)} crops of {CROP}x{CROP}, λ2 = {args.weight:g}, restorer {args.restorer}")
     for spec in args.features:
         name, _, weights = spec.partition("=")
         feats = build_relation_features(name, weights or None)
         ratios = []
+        result["features"][name] = ratios
         for i1, gt, masks in crops:
             i2 = 0.5 * (i1 + gt)  # a teacher closer to the ground truth than I1
             i1 = i1.clone().requires_grad_(True)
@@ -75,6 +79,10 @@ def main() -> None:
             g_sgr, = torch.autograd.grad(args.weight * sgr_loss(feats(i1), feats(i2), masks), i1)
             ratios.append((g_sgr.norm() / g_l1.norm()).item())
         print(f"  {name:<12} |∇ λ2·SGR| / |∇ L1|: median {np.median(ratios):.3g}, max {max(ratios):.3g}")
+    if args.json:  # strict JSON, written atomically
+        from samdistill.core.json_safe import write_json
+
+        write_json(args.json, result)
 
 
 if __name__ == "__main__":

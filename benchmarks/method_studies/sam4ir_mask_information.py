@@ -1,7 +1,7 @@
 """What can masks tell a teacher that IR1's output does not already? Measured without training.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/method_studies/sam4ir_mask_information.py RESTORER \\
-        [--dataset embedded-street-rain] [--segmenter world|offline] [--band 2]
+        [--dataset embedded-street-rain] [--segmenter world|offline] [--band 2] [--json PATH]
 
 RESTORER is a trained IR1 (`model.safetensors`, e.g. a baseline run of `benchmarks/results/sam4ir_sweep.py`).
 On the dataset's test pairs, with each clean image's masks (the world's exact ones: every object,
@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--dataset", default="embedded-street-rain")
     ap.add_argument("--segmenter", choices=["world", "offline"], default="world")
     ap.add_argument("--band", type=int, default=2)
+    ap.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON to PATH")
     args = ap.parse_args()
 
     from samdistill.data.config import DatasetConfig
@@ -80,6 +81,14 @@ def main() -> None:
     print(f"  pixels within {args.band} px of a mask edge: {100 * near_px / all_px:.1f} %, holding "
           f"{100 * near_err / total:.1f} % of I1's squared error; I1 without it: "
           f"+{-10 * np.log10(far_err / total):.2f} dB")
+    if args.json:  # strict JSON, written atomically
+        from samdistill.core.json_safe import write_json
+
+        write_json(args.json, {"dataset": args.dataset, "pairs": len(data), "segmenter": args.segmenter,
+                               "masks_per_image": float(np.mean(counts)), "restorer": args.restorer,
+                               "psnr": dict(zip(labels, mean.tolist())), "band": args.band,
+                               "band_pixel_share": near_px / all_px, "band_error_share": near_err / total,
+                               "i1_without_band_error_db": float(-10 * np.log10(far_err / total))})
 
 
 if __name__ == "__main__":

@@ -73,8 +73,7 @@ def evaluate(prior: SAM4IRMethod, plain: SAM4IRMethod, test: list[dict], cfg) ->
 def run(cfg, steps: int, eval_every: int, on_eval=lambda evals: None) -> dict:
     """Train both IR2s for `steps` on the same batches; evaluations at 0, eval_every, ..., steps."""
     provider = build_prior_provider(cfg)  # the world's masks of the LQ image (prior_source lq)
-    train, val = build_loaders(cfg, prior_provider=provider)
-    val.dataset.prior_provider = provider
+    train, val = build_loaders(cfg, prior_provider=provider)  # both sets carry the masks
     test = list(val)
     nets = {"prior": ir2_only(cfg, True), "plain": ir2_only(cfg, False)}
     opts = {k: build_optimizer([p for p in m.parameters() if p.requires_grad], cfg.train.optimizer)

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/speed/sam4ir_step_time.py [--backbone nafnet_tiny] [--batch 8] [--crop 64]
         [--relation vgg16|random_conv] [--steps 20] [--device cpu|cuda] [--amp bf16|fp16|no]
-        [--no-fused] [--keep-denormals] [--set sam4ir.spf.hidden_channels=16 ...]
+        [--no-fused] [--keep-denormals] [--set sam4ir.spf.hidden_channels=16 ...] [--json PATH]
 
 Priors come from the cache (prior_source=gt, filled before timing), as in a real run.
 The three step kinds run interleaved (one of each per round; median per kind).
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import torch
 
@@ -75,6 +76,7 @@ def main() -> None:
     ap.add_argument("--crop", type=int, default=64)
     ap.add_argument("--relation", choices=["vgg16", "random_conv"], default="vgg16")
     ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON to PATH")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--amp", choices=["no", "bf16", "fp16"], default="no")
     ap.add_argument("--relation-mode", choices=["masked_map", "pooled"], default="pooled")
@@ -126,6 +128,14 @@ def main() -> None:
     print(f"\nstep-time ratio framework / baseline: {t_full / t_base:.2f} (target <= 2.5)")
     print(f"data loading per batch: {1000 * t_plain_load:.1f} ms plain, {1000 * t_prior_load:.1f} ms with priors "
           "(done by DataLoader workers in parallel with the step when num_workers > 0)")
+    if args.json:  # strict JSON, written atomically
+        from samdistill.core.json_safe import write_json
+
+        setup = {k: v for k, v in vars(args).items() if k != "json"}
+        write_json(args.json, {"setup": {**setup, "threads": torch.get_num_threads()},
+                               "ms_per_step": {name: 1000 * t for name, t in rows},
+                               "framework_ms": 1000 * t_full, "baseline_ms": 1000 * t_base, "ratio": t_full / t_base,
+                               "load_ms_per_batch": {"plain": 1000 * t_plain_load, "priors": 1000 * t_prior_load}})
 
 
 if __name__ == "__main__":

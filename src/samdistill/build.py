@@ -13,13 +13,23 @@ from samdistill.engine.method import Method
 from samdistill.methods.plain import PlainRestoration
 
 
+def build_prior_provider(cfg: ExperimentConfig) -> Any:
+    """The restoration run's prior provider (SAM4IR's masks), None when nothing uses masks."""
+    if not cfg.sam4ir.uses_masks:
+        return None
+    from samdistill.sam4ir.priors import build_prior_provider as sam4ir_provider
+
+    return sam4ir_provider(cfg)
+
+
 def build_loaders(cfg: ExperimentConfig, prior_provider: Any = None) -> tuple[Any, Any]:
+    """Training and validation loaders over datasets built with `prior_provider` (both sets)."""
     from samdistill.data.loader import build_dataloader  # heavy imports only when training
 
     train = build_dataloader(cfg.data.train, cfg.data, train=True, prior_provider=prior_provider, seed=cfg.seed)
     val = None
     if cfg.data.val is not None:
-        val = build_dataloader(cfg.data.val, cfg.data, train=False, seed=cfg.seed)
+        val = build_dataloader(cfg.data.val, cfg.data, train=False, prior_provider=prior_provider, seed=cfg.seed)
     return train, val
 
 
@@ -30,8 +40,8 @@ def build_method(cfg: ExperimentConfig, train_dataset: Any = None, val_dataset: 
     if not cfg.sam4ir.enabled:
         method: Method = PlainRestoration(cfg.model.name, cfg.model.args, cfg.train.loss)
     else:
-        # Hook for SAM4IR: it builds IR1, IR2 + SPF, the relation network, and wires the prior
-        # provider into the datasets the loaders iterate (so batches carry "masks").
+        # Hook for SAM4IR: IR1, IR2 + SPF, the relation network; the datasets (built with the
+        # prior provider, so batches carry "masks") are the ones a restored-prior refresh re-segments.
         from samdistill.sam4ir.method import build_sam4ir_method
 
         method = build_sam4ir_method(cfg, train_dataset, val_dataset)
@@ -50,6 +60,8 @@ def init_shipped_model(method: Method, path: str, backbone: str, args: dict[str,
 
 
 def build_experiment(cfg: ExperimentConfig) -> tuple[Method, Any, Any]:
+    """Both recipes in one order: config -> prior provider -> datasets (given the provider) ->
+    loaders (`data.loader.make_loader`) -> method."""
     if cfg.task == "panoramic":
         if cfg.model.init:
             from samdistill.core.errors import ConfigError
@@ -59,7 +71,7 @@ def build_experiment(cfg: ExperimentConfig) -> tuple[Method, Any, Any]:
         from samdistill.goodsam.build import build_goodsam_experiment
 
         return build_goodsam_experiment(cfg)
-    train_loader, val_loader = build_loaders(cfg)
+    train_loader, val_loader = build_loaders(cfg, build_prior_provider(cfg))
     method = build_method(cfg, train_loader.dataset, getattr(val_loader, "dataset", None))
     return method, train_loader, val_loader
 

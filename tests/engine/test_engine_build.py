@@ -46,6 +46,30 @@ def test_sam4ir_hook_receives_config_and_datasets(tmp_path, fake_data, monkeypat
     assert method == "M" and seen["train"] is train_loader.dataset and seen["val"] is val_loader.dataset
 
 
+def test_prior_provider_is_built_first_and_given_to_both_datasets(tmp_path, monkeypatch):
+    """config -> provider -> datasets -> loaders -> method: both sets are built with the provider,
+    the method only receives them; a plain run builds no provider."""
+    made = []
+    monkeypatch.setitem(sys.modules, "samdistill.data.loader", types.SimpleNamespace(
+        build_dataloader=lambda ds_cfg, data_cfg, train, prior_provider=None, seed=0:
+        made.append((train, prior_provider)) or loaders()[0 if train else 1]))
+    monkeypatch.setitem(sys.modules, "samdistill.sam4ir.priors", types.SimpleNamespace(
+        build_prior_provider=lambda cfg: "P"))
+    monkeypatch.setitem(sys.modules, "samdistill.sam4ir.method", types.SimpleNamespace(
+        build_sam4ir_method=lambda cfg, train_ds, val_ds: "M"))
+    cfg = make_cfg(str(tmp_path))
+    build_experiment(cfg)
+    assert made == [(True, None), (False, None)]
+    cfg.sam4ir.enabled = True
+    made.clear()
+    build_experiment(cfg)
+    assert made == [(True, "P"), (False, "P")]
+    cfg.sam4ir.spf.enabled = cfg.sam4ir.sgr.enabled = False  # the cascade alone uses no masks
+    made.clear()
+    build_experiment(cfg)
+    assert made == [(True, None), (False, None)]
+
+
 def test_steps_for_epochs_splits_batches_over_processes():
     train_loader = loaders()[0]  # 12 samples, batch 2, drop_last -> 6 batches
     assert steps_for_epochs(train_loader, 200) == 1200

@@ -12,14 +12,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_restored_refresh import _Trainer, make_cfg  # noqa: E402
 from samdistill.data.config import DatasetConfig  # noqa: E402
 from samdistill.data.paired import PairedImageDataset  # noqa: E402
-from samdistill.sam4ir.method import build_sam4ir_method  # noqa: E402
+from samdistill.sam4ir.method import build_sam4ir_method
+from samdistill.sam4ir.priors import build_prior_provider  # noqa: E402
 
 
 def main(root: Path) -> None:
     acc = Accelerator()
     cfg = make_cfg(root)
-    train = PairedImageDataset(DatasetConfig(layout="restormer", root=str(root / "train")), crop_size=16)
-    val = PairedImageDataset(DatasetConfig(layout="restormer", root=str(root / "val")))
+    provider = build_prior_provider(cfg)  # before the datasets, as build_experiment builds
+    train = PairedImageDataset(DatasetConfig(layout="restormer", root=str(root / "train")), crop_size=16, prior_provider=provider)
+    val = PairedImageDataset(DatasetConfig(layout="restormer", root=str(root / "val")), prior_provider=provider)
     torch.manual_seed(0)  # same IR1 on both ranks, as DDP keeps it
     method = build_sam4ir_method(cfg, train, val)
     with torch.no_grad():

@@ -10,7 +10,6 @@ from samdistill.engine.config import LossConfig
 from samdistill.models.registry import create_backbone
 from samdistill.sam4ir.config import SAM4IRConfig
 from samdistill.sam4ir.method import SAM4IRMethod
-from samdistill.sam4ir.sgr import sgr_loss
 from samdistill.sam4ir.spd import spd_loss
 
 BACKBONE, ARGS = "nafnet_tiny", {}

@@ -11,6 +11,7 @@ from samdistill.cli.main import app
 from samdistill.data.paired import PairedImageDataset
 from samdistill.sam4ir.config import SAM4IRConfig
 from samdistill.sam4ir.method import build_sam4ir_method
+from samdistill.sam4ir.priors import build_prior_provider
 from samdistill.sam4ir.plan import plan_restored_priors, refresh_share
 from samdistill.sam4ir.priors import SNAPSHOT_NAME, snapshot_digest
 from samdistill.sam4ir.refresh import POINTER_NAME, pair_key, read_pointer
@@ -47,8 +48,9 @@ def test_shares_cover_every_pair_once_per_cycle():
 
 def test_rotating_refresh_segments_a_share_and_every_pair_stays_readable(tmp_path):
     cfg = make_cfg(tmp_path, ["sam4ir.refresh_fraction=0.5"])
-    train = PairedImageDataset(write_pairs(tmp_path / "train", 5), crop_size=16)
-    val = PairedImageDataset(write_pairs(tmp_path / "val", 2, seed=1))
+    provider = build_prior_provider(cfg)  # before the datasets, as build_experiment builds
+    train = PairedImageDataset(write_pairs(tmp_path / "train", 5), crop_size=16, prior_provider=provider)
+    val = PairedImageDataset(write_pairs(tmp_path / "val", 2, seed=1), prior_provider=provider)
     method = build_sam4ir_method(cfg, train, val)
     out = Path(cfg.output_dir)
     made = []
@@ -95,8 +97,9 @@ priors: {{backend: offline}}
 
 def test_a_restored_run_logs_its_count_at_start_up(tmp_path, caplog):
     cfg = make_cfg(tmp_path, ["train.steps=10"])
-    train = PairedImageDataset(write_pairs(tmp_path / "train", 5), crop_size=16)
-    val = PairedImageDataset(write_pairs(tmp_path / "val", 2, seed=1))
+    provider = build_prior_provider(cfg)  # before the datasets, as build_experiment builds
+    train = PairedImageDataset(write_pairs(tmp_path / "train", 5), crop_size=16, prior_provider=provider)
+    val = PairedImageDataset(write_pairs(tmp_path / "val", 2, seed=1), prior_provider=provider)
     with caplog.at_level("INFO", logger="samdistill"):
         build_sam4ir_method(cfg, train, val)
     # 7 pairs: the LQ pass, then refreshes at steps 3, 6, 9

@@ -17,6 +17,7 @@ from samdistill.data.paired import PairedImageDataset
 from samdistill.priors.offline import OfflineSegmenter
 from samdistill.priors.selection import PackedCandidates, select_in_window
 from samdistill.sam4ir.method import build_sam4ir_method
+from samdistill.sam4ir.priors import build_prior_provider
 from samdistill.sam4ir.priors import RestoredPriorProvider, SNAPSHOT_NAME, snapshot_digest
 from samdistill.sam4ir.refresh import POINTER_NAME, PriorRefresher, pair_key, read_pointer
 
@@ -60,8 +61,9 @@ class RefusingSegmenter:
 @pytest.fixture
 def setup(tmp_path):
     cfg = make_cfg(tmp_path)
-    train = PairedImageDataset(write_pairs(tmp_path / "train", 5), crop_size=16)
-    val = PairedImageDataset(write_pairs(tmp_path / "val", 2, seed=1))
+    provider = build_prior_provider(cfg)  # before the datasets, as build_experiment builds
+    train = PairedImageDataset(write_pairs(tmp_path / "train", 5), crop_size=16, prior_provider=provider)
+    val = PairedImageDataset(write_pairs(tmp_path / "val", 2, seed=1), prior_provider=provider)
     method = build_sam4ir_method(cfg, train, val)
     with torch.no_grad():  # an IR1 whose output differs visibly from its input
         for p in method.ir1.parameters():
@@ -125,3 +127,12 @@ def test_resumed_refresh_skips_stored_entries(setup):
     stats = again.run([train, val], None, "lq", 0)
     assert stats.images == 0 and stats.skipped == 7
     assert json.loads((Path(cfg.output_dir) / POINTER_NAME).read_text())["tag"] == "lq"
+
+
+def test_sam4ir_method_refuses_datasets_built_without_the_provider(tmp_path):
+    """The provider is built before the datasets (build.build_experiment); a dataset without one
+    would train SAM4IR on batches with no masks."""
+    cfg = make_cfg(tmp_path)
+    train = PairedImageDataset(write_pairs(tmp_path / "train", 2), crop_size=16)
+    with pytest.raises(ValueError, match="prior provider"):
+        build_sam4ir_method(cfg, train)

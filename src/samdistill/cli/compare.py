@@ -34,12 +34,11 @@ def compare(
     Example: samdistill compare runs/baseline runs/sam4ir --html report/
     """
     import csv
-    import json
 
     from samdistill.cli.metrics import stdout
     from samdistill.compare.runs import load_runs
     from samdistill.compare.table import compare_runs, csv_rows, markdown
-    from samdistill.core.json_safe import json_safe
+    from samdistill.core.json_safe import write_json
 
     labels = [n.strip() for n in names.split(",")] if names else None
     with user_errors():
@@ -48,7 +47,7 @@ def compare(
         out.mkdir(parents=True, exist_ok=True)
         text = markdown(comparison)
         (out / "comparison.md").write_text(text, encoding="utf-8")
-        (out / "comparison.json").write_text(json.dumps(json_safe(comparison), indent=2, allow_nan=False), encoding="utf-8")
+        write_json(out / "comparison.json", comparison)
         with (out / "comparison.csv").open("w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows(csv_rows(comparison))
         page = None

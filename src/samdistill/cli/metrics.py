@@ -42,14 +42,15 @@ def metrics(
     Images are scored as 8-bit files. Files without a partner, unreadable or of a different
     size are listed by path and left out of the means; the command then exits with code 1.
     """
-    from samdistill.inference.evaluate import FOLDER_KEYS, compare_folders, write_json
+    from samdistill.core.json_safe import write_json
+    from samdistill.inference.evaluate import FOLDER_KEYS, compare_folders
 
     with user_errors():
         report = compare_folders(pred, gt, y_channel=y_channel, crop_border=crop_border, layout=layout, pattern=pattern)
     space = "Y channel" if y_channel else "RGB"
     stdout.print(results_table(report, FOLDER_KEYS, f"{pred} vs {gt} ({space}, crop {crop_border})"))
     if out is not None:
-        write_json(report, out)
+        write_json(out, report)
         stdout.print(f"wrote {out}")
     if report["problems"]:
         console.print(f"[bold yellow]warning:[/] {len(report['problems'])} file(s) not scored:", highlight=False)

@@ -33,8 +33,7 @@ def uses_priors(cfg: Any) -> bool:
     """Whether the run segments images (the conditions under which the methods build a provider)."""
     if cfg.task == "panoramic":
         return cfg.goodsam.stage != "source"
-    s4 = cfg.sam4ir
-    return bool(s4.enabled and s4.cascade and (s4.spf.enabled or s4.sgr.enabled))
+    return cfg.sam4ir.uses_masks
 
 
 def _restoration(cfg: Any) -> list[str]:

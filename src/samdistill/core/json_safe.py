@@ -2,10 +2,14 @@
 strict readers reject; identical images have PSNR = inf."""
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from samdistill.core.atomic import atomic_write_text
 
 
 def json_safe(obj: Any) -> Any:
@@ -21,4 +25,11 @@ def json_safe(obj: Any) -> Any:
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
         return value
+    if isinstance(obj, Path):
+        return str(obj)
     return obj
+
+
+def write_json(path: str | Path, obj: Any, indent: int = 2) -> Path:
+    """`obj` as strict JSON (`json_safe`), written atomically (`core.atomic`)."""
+    return atomic_write_text(path, json.dumps(json_safe(obj), indent=indent, allow_nan=False) + "\n")

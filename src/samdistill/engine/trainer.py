@@ -30,9 +30,8 @@ from tqdm.auto import tqdm
 
 from samdistill.config.loader import save_config
 from samdistill.config.run_setup import SETUP_FILE, describe_setup
-from samdistill.core.atomic import atomic_write_text
 from samdistill.core.errors import ConfigError
-from samdistill.core.json_safe import json_safe
+from samdistill.core.json_safe import write_json
 from samdistill.core.model_file import MODEL_FILE, save_model_file
 from samdistill.engine.checkpoint import (METHOD_FILE, capture_rng_state, latest_checkpoint, load_checkpoint,
                                           load_method_state, load_optimizer_state,
@@ -52,10 +51,6 @@ def config_hash(cfg: Any) -> str:
     data = {k: v for k, v in cfg.model_dump(mode="json").items() if k not in _HASH_IGNORED}
     data["train"] = {k: v for k, v in data["train"].items() if k not in _HASH_IGNORED_TRAIN}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(json_safe(obj), indent=1))
 
 
 def progress_line(step: int, total: int, record: dict, started: float, first_step: int) -> str:
@@ -473,5 +468,5 @@ class Trainer:
     def _write_histories(self) -> None:
         if self.is_main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
-            write_json(self.output_dir / "train_history.json", self.train_history)
-            write_json(self.output_dir / "val_history.json", self.val_history)
+            write_json(self.output_dir / "train_history.json", self.train_history, indent=1)
+            write_json(self.output_dir / "val_history.json", self.val_history, indent=1)

@@ -9,7 +9,6 @@ numpy/scipy with the ground truth's statistics shared by the restored and the in
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
@@ -23,7 +22,7 @@ from samdistill.core.errors import DataError
 from samdistill.engine.progress import track
 from samdistill.metrics.config import EvalConfig
 from samdistill.metrics.pair_scores import PairScorer
-from samdistill.core.json_safe import json_safe
+from samdistill.core.json_safe import json_safe, write_json
 from samdistill.metrics.psnr_ssim import mean_value, psnr, ssim
 
 MODEL_KEYS = ("psnr", "ssim", "input_psnr", "input_ssim")
@@ -353,13 +352,6 @@ def markdown_report(report: dict, keys: tuple[str, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_json(report: dict, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(json_safe(report), indent=2, allow_nan=False), encoding="utf-8")
-    return path
-
-
 def write_csv(report: dict, keys: tuple[str, ...], path: str | Path) -> Path:
     """One row per image: name, the metric columns `keys` (full precision; inf as "inf"), the file paths."""
     import csv
@@ -380,7 +372,7 @@ def write_report(report: dict, out_dir: str | Path, keys: tuple[str, ...]) -> tu
     """metrics.json + metrics.md + metrics.csv in `out_dir` (created); returns (json, md)."""
     out_dir = Path(out_dir)
     md = out_dir / "metrics.md"
-    js = write_json(report, out_dir / "metrics.json")
+    js = write_json(out_dir / "metrics.json", report)
     md.write_text(markdown_report(report, keys), encoding="utf-8")
     write_csv(report, keys, out_dir / "metrics.csv")
     return js, md

@@ -195,6 +195,12 @@ class SAM4IRConfig(StrictModel):
         """Step of the first IR1 snapshot (restored priors)."""
         return self.refresh_every if self.restored_prior_warmup is None else self.restored_prior_warmup
 
+    @property
+    def uses_masks(self) -> bool:
+        """Whether the run needs SAM's masks (SPF fusing masks, or SGR): the one rule that decides
+        whether a prior provider is built and batches carry masks."""
+        return self.enabled and self.cascade and ((self.spf.enabled and self.spf_prior == "masks") or self.sgr.enabled)
+
     def snapshot_due(self, step: int) -> bool:
         start = self.snapshot_start
         return step >= start and (step - start) % self.refresh_every == 0

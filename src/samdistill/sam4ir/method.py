@@ -73,6 +73,7 @@ class SAM4IRMethod(Method):
         return groups
 
     def needs_masks(self) -> bool:
+        """`SAM4IRConfig.uses_masks` for the networks built (the method exists: SAM4IR is on)."""
         return (self.spf is not None and self.cfg.spf_prior == "masks") or self.relation_net is not None
 
     def prior_map(self, i1: torch.Tensor, masks: Optional[torch.Tensor], clean: Optional[torch.Tensor]) -> torch.Tensor:
@@ -168,16 +169,15 @@ class SAM4IRMethod(Method):
 
 
 def build_sam4ir_method(cfg, train_dataset=None, val_dataset=None) -> SAM4IRMethod:
-    """SAM4IR from an experiment config; wires the prior provider into the datasets."""
+    """SAM4IR from an experiment config and the datasets it trains and validates on, built before it
+    with the run's prior provider (`sam4ir.priors.build_prior_provider`; `build.build_experiment`)."""
     method = SAM4IRMethod(cfg.model.name, cfg.model.args, cfg.sam4ir, cfg.train.loss,
                           cfg.priors.encoding, cfg.priors.num_masks, cfg.seed)
     if method.needs_masks():
-        from samdistill.sam4ir.priors import build_prior_provider
-
-        provider = build_prior_provider(cfg)
         for ds in (train_dataset, val_dataset):
-            if ds is not None:
-                ds.prior_provider = provider
+            if ds is not None and getattr(ds, "prior_provider", None) is None:
+                raise ValueError("SAM4IR with masks needs datasets built with the run's prior provider "
+                                 "(sam4ir.priors.build_prior_provider)")
         # what a refresh restores and segments (restored_refresh: processes); not module state
         method.prior_datasets = [ds for ds in (train_dataset, val_dataset) if ds is not None]
         if cfg.sam4ir.prior_source == "restored" and method.prior_datasets:
