@@ -60,3 +60,44 @@ def test_crop_is_a_copy_for_numpy_and_torch():
         window = grid.crop(array, 0)
         window[0, 0] = -1
         assert array[0, 0] == 0
+
+
+def _cached_runs(tmp_path, whole: MaskSet):
+    """`whole` written to a real mask cache and read back as runs (the path a training run takes)."""
+    from samdistill.priors.cache import MaskCache
+
+    cache = MaskCache(tmp_path / "cache")
+    fingerprint = {"name": "test"}
+    cache.put("ab" * 32, fingerprint, whole)
+    return cache.get_runs("ab" * 32, fingerprint)
+
+
+def test_column_counts_from_runs_equal_the_decoded_masks(tmp_path):
+    rng = np.random.default_rng(1)
+    masks = _random_masks(rng, 25, 9, 31)
+    masks[3] = True  # a full mask, and masks that start with a 1 (a zero-length first run)
+    masks[4, 0, 0] = masks[5, :, 0] = True
+    runs = _cached_runs(tmp_path, MaskSet(masks))
+    np.testing.assert_array_equal(runs.column_counts(), masks.sum(1))
+    np.testing.assert_array_equal(runs.columns([5, 0, 3]), masks[[5, 0, 3]].transpose(0, 2, 1))
+    assert runs.column_counts().dtype == np.int64 and len(runs) == 25
+
+
+@pytest.mark.parametrize("windows", [
+    {"window": 12, "stride": 8, "wrap": True, "window_h": None, "stride_h": None},  # crosses the seam
+    {"window": 12, "stride": 10, "wrap": False, "window_h": None, "stride_h": None},
+])
+def test_masks_cut_from_the_cache_runs_equal_cropping_all(windows, tmp_path):
+    """Only the masks some window keeps are decoded, and the windows are what cropping every mask gives."""
+    rng = np.random.default_rng(2)
+    whole = MaskSet(_random_masks(rng, 30, 10, 40), class_id=rng.integers(-1, 19, 30),
+                    class_score=rng.random(30).astype(np.float32))
+    grid = WindowGrid.for_size(SimpleNamespace(**windows), 10, 40)
+    ds = PanoramaWindows.__new__(PanoramaWindows)
+    ds.num_masks = 5
+    got = ds._cut_runs(_cached_runs(tmp_path, whole), grid)
+    for a, b in zip(got, _reference(whole, grid, 5)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="full-height"):
+        WindowGrid.for_size(SimpleNamespace(window=12, stride=8, wrap=True, window_h=6, stride_h=4), 10, 40) \
+            .window_sums(np.zeros((1, 40)))

@@ -268,8 +268,14 @@ class WindowGrid:
         inside each window), from per-column sums: the array is read once, not once per window."""
         if self.vertical:
             return np.stack([self.crop(array, k).sum((-2, -1), dtype=np.int64) for k in range(len(self))], -1)
-        height, width = self.size_hw
         columns = np.count_nonzero(array, axis=-2) if array.dtype == bool else array.sum(-2, dtype=np.int64)
+        return self.window_sums(columns)
+
+    def window_sums(self, columns: np.ndarray) -> np.ndarray:
+        """`(..., K)` from per-column sums `(..., W)` of full-height windows (horizontal grids only)."""
+        if self.vertical:
+            raise ValueError("window_sums needs full-height windows (a horizontal grid)")
+        width = self.size_hw[1]
         cumulative = np.concatenate([np.zeros((*columns.shape[:-1], 1), np.int64), np.cumsum(columns, -1)], -1)
         out = []
         for left in self.starts:

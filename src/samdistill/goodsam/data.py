@@ -29,6 +29,7 @@ from samdistill.data.segmentation.dataset import read_label, to_classes
 from samdistill.data.segmentation.layouts import resolve_samples
 from samdistill.goodsam.windows import WindowConfig, WindowGrid
 from samdistill.priors.maskset import MaskSet, largest_first
+from samdistill.priors.rle_masks import RunLengthMasks
 
 
 def top_order(masks: np.ndarray, n: int) -> list[int]:
@@ -82,6 +83,9 @@ class PanoramaWindows(Dataset):
                                                                  .transpose(1, 2, 0))) for k in range(len(grid))]
             stacks = [(ms.masks, ms.class_id, ms.class_score) for ms in sets]
         else:
+            runs = None if grid.vertical else getattr(self.provider, "runs_for", lambda _: None)(image)
+            if runs is not None:  # the cache's runs: only the masks a window keeps are decoded
+                return self._cut_runs(runs, grid)
             return self._cut_whole(self.provider.masks_for(image), grid)
         masks, classes, scores = [], [], []
         for m, cls, sc in stacks:
@@ -96,15 +100,34 @@ class PanoramaWindows(Dataset):
         """The whole panorama's masks cut to every window, the N largest inside each: chosen from every
         mask's area per window first, so only the chosen masks are cropped (the same result as cropping
         all of them, several times faster on a panorama with hundreds of masks)."""
+        orders = self._window_orders(grid.column_sums(whole.masks))
+        return self._assemble(orders, grid, lambda order, k: grid.crop(whole.masks[order], k),
+                              whole.class_id, whole.class_score)
+
+    def _cut_runs(self, runs: RunLengthMasks, grid: WindowGrid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`_cut_whole` on the cache's run-length masks (full-height windows): the areas per window come
+        from the runs and only the masks some window keeps are decoded (the same result)."""
+        orders = self._window_orders(grid.window_sums(runs.column_counts()))
+        kept = sorted({i for order in orders for i in order})
+        columns, row = runs.columns(kept), {m: j for j, m in enumerate(kept)}
+        return self._assemble(orders, grid,
+                              lambda order, k: grid.crop(columns[[row[i] for i in order]].transpose(0, 2, 1), k),
+                              runs.class_id, runs.class_score)
+
+    def _window_orders(self, areas: np.ndarray) -> list[list[int]]:
+        """Per window, the N largest masks inside it (non-empty), largest first; `areas` is `(M, K)`."""
         n = self.num_masks
-        areas = grid.column_sums(whole.masks)  # (M, K)
+        return [[int(i) for i in largest_first(areas[:, k], n, keep=areas[:, k] > 0)] for k in range(areas.shape[1])]
+
+    def _assemble(self, orders: list[list[int]], grid: WindowGrid, crop: Any, class_id: np.ndarray,
+                  class_score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = self.num_masks
         masks = np.zeros((len(grid), n, *grid.window_hw), np.uint8)
         classes, scores = [], []
-        for k in range(len(grid)):
-            order = [int(i) for i in largest_first(areas[:, k], n, keep=areas[:, k] > 0)]
+        for k, order in enumerate(orders):
             if order:
-                masks[k, : len(order)] = grid.crop(whole.masks[order], k)
-            c, v = _top_classes(order, whole.class_id, whole.class_score, n)
+                masks[k, : len(order)] = crop(order, k)
+            c, v = _top_classes(order, class_id, class_score, n)
             classes.append(c)
             scores.append(v)
         return masks, np.stack(classes), np.stack(scores)

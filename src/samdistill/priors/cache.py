@@ -24,13 +24,14 @@ import json
 import logging
 import math
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 from pycocotools import mask as coco_mask
 
 from samdistill.core.atomic import atomic_write_text  # also imported from here (sam4ir/refresh.py)
 from samdistill.priors.maskset import MaskSet, largest_first
+from samdistill.priors.rle_masks import RunLengthMasks, run_positions, runs_to_columns
 from samdistill.priors.topn_index import read_topn, write_topn
 
 logger = logging.getLogger("samdistill")
@@ -74,23 +75,23 @@ class MaskCache:
         """The cached MaskSet, or None when absent or unusable (then the file is removed).
         `top`: decode only the `top` largest masks (largest first) - what an N-channel stack needs."""
         path = self.path_for(image_hash, fingerprint)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
+        raw = _read(path)
+        if raw is None:
             return None
         if top:  # a validated top-N side-car of exactly these bytes skips parsing and checking
             fast = read_topn(path, raw, top)
             if fast is not None:
                 return fast
-        try:
-            maskset = decode_entry(json.loads(raw.decode("utf-8")), image_hash, fingerprint, top)
-            if top:
-                write_topn(path, raw, top, maskset)
-            return maskset
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as err:
-            logger.warning("mask cache entry %s is unusable (%s); deleting it and recomputing", path, err)
-            path.unlink(missing_ok=True)
-            return None
+        maskset = _parsed(path, raw, lambda entry: decode_entry(entry, image_hash, fingerprint, top))
+        if maskset is not None and top:
+            write_topn(path, raw, top, maskset)
+        return maskset
+
+    def get_runs(self, image_hash: str, fingerprint: dict) -> Optional[RunLengthMasks]:
+        """The cached masks checked but not decoded, or None when absent or unusable (as `get`)."""
+        path = self.path_for(image_hash, fingerprint)
+        raw = _read(path)
+        return None if raw is None else _parsed(path, raw, lambda e: checked_entry(e, image_hash, fingerprint)[0])
 
     def has_valid(self, image_hash: str, fingerprint: dict) -> bool:
         """Whether a usable entry exists (fully checked, nothing decoded; a bad one is removed)."""
@@ -107,6 +108,23 @@ class MaskCache:
         note = folder / "fingerprint.json"
         if not note.is_file():
             atomic_write_text(note, json.dumps(fingerprint, indent=2, sort_keys=True, default=str))
+
+
+def _read(path: Path) -> Optional[bytes]:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _parsed(path: Path, raw: bytes, parse: Callable[[dict], Any]) -> Any:
+    """`parse` of the entry's JSON; None, with a WARNING naming the file and the file removed, when unusable."""
+    try:
+        return parse(json.loads(raw.decode("utf-8")))
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as err:
+        logger.warning("mask cache entry %s is unusable (%s); deleting it and recomputing", path, err)
+        path.unlink(missing_ok=True)
+        return None
 
 
 def encode_entry(image_hash: str, fingerprint: dict, maskset: MaskSet) -> dict:
@@ -131,6 +149,16 @@ def encode_entry(image_hash: str, fingerprint: dict, maskset: MaskSet) -> dict:
 def decode_entry(entry: dict, image_hash: str, fingerprint: dict, top: Optional[int] = None) -> MaskSet:
     """Check every annotation (all at once, on the RLE runs), then decode all masks in stored
     order, or with `top` only the `top` largest ones, largest first."""
+    rle, areas, ious, stability = checked_entry(entry, image_hash, fingerprint)
+    order = np.arange(len(rle)) if top is None else largest_first(areas, top)
+    masks = runs_to_masks(rle.runs, rle.offsets, order, rle.height, rle.width)
+    return MaskSet(masks, ious[order], stability[order], rle.class_id[order], rle.class_score[order])
+
+
+def checked_entry(entry: dict, image_hash: str, fingerprint: dict
+                  ) -> tuple[RunLengthMasks, np.ndarray, np.ndarray, np.ndarray]:
+    """An entry's masks, every annotation checked but none decoded, with their areas, predicted IoUs
+    and stability scores; CorruptEntry (or KeyError / TypeError ...) names what is wrong."""
     if not isinstance(entry, dict):
         raise CorruptEntry("top level is not an object")
     info = entry["image"]
@@ -150,9 +178,7 @@ def decode_entry(entry: dict, image_hash: str, fingerprint: dict, top: Optional[
     ious = _scores([ann["predicted_iou"] for ann in annotations], "predicted_iou")
     stability = _scores([ann["stability_score"] for ann in annotations], "stability_score")
     class_id, class_score = _classes(annotations)
-    order = np.arange(len(counts)) if top is None else largest_first(areas, top)
-    masks = runs_to_masks(runs, offsets, order, height, width)
-    return MaskSet(masks, ious[order], stability[order], class_id[order], class_score[order])
+    return RunLengthMasks(runs, offsets, height, width, class_id, class_score), areas, ious, stability
 
 
 def _classes(annotations: list) -> tuple[np.ndarray, np.ndarray]:
@@ -183,12 +209,7 @@ def runs_to_masks(runs: np.ndarray, offsets: np.ndarray, chosen: np.ndarray, hei
                   width: int) -> np.ndarray:
     """C-contiguous `(len(chosen), H, W)` bool masks of the checked RLEs `chosen` (indices into
     `offsets`, see `rle_run_lengths_many`); runs alternate 0 and 1, column by column."""
-    if len(chosen) == 0:
-        return np.zeros((0, height, width), bool)
-    picked = np.concatenate([np.arange(offsets[i], offsets[i + 1]) for i in chosen])
-    is_one = _run_positions(offsets)[picked] % 2 == 1
-    columns = np.repeat(is_one, runs[picked]).reshape(len(chosen), width, height)
-    return _transposed(columns)
+    return _transposed(runs_to_columns(runs, offsets, chosen, height, width))
 
 
 def _transposed(stack: np.ndarray, tile: int = 64) -> np.ndarray:
@@ -225,7 +246,7 @@ def _check_runs(runs: np.ndarray, offsets: np.ndarray, areas: np.ndarray, annota
     bad = np.concatenate([_owners(offsets, out_of_range), uncovered])
     if len(bad):
         raise CorruptEntry(f"annotation {bad.min()}: RLE runs do not cover the {height}x{width} image")
-    ones = np.where(_run_positions(offsets) % 2 == 1, runs, 0)
+    ones = np.where(run_positions(offsets) % 2 == 1, runs, 0)
     wrong = np.flatnonzero(_segment_sums(ones, offsets) != areas)
     if len(wrong):
         raise CorruptEntry(f"annotation {wrong[0]}: stored area {annotations[wrong[0]]['area']} "
@@ -297,15 +318,10 @@ def _undo_differences(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     totals = np.empty_like(values)
     totals[0::2] = np.cumsum(values[0::2])
     totals[1::2] = np.cumsum(values[1::2])
-    positions = _run_positions(offsets)
+    positions = run_positions(offsets)
     # global index of the chain's first run: the run itself for runs 0, 1, 2; else 1 or 2.
     chain_start = np.arange(len(values)) - positions + np.minimum(positions, 2 - positions % 2)
     return totals - (totals - values)[chain_start]
-
-
-def _run_positions(offsets: np.ndarray) -> np.ndarray:
-    """Index of every run within its own string."""
-    return np.arange(offsets[-1]) - np.repeat(offsets[:-1], np.diff(offsets))
 
 
 def _segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from samdistill.priors.cache import MaskCache, image_hash
 from samdistill.priors.config import PriorsConfig
 from samdistill.priors.encodings import to_channels
 from samdistill.priors.maskset import MaskSet
+from samdistill.priors.rle_masks import RunLengthMasks
 from samdistill.priors.selection import PackedCandidates, Window, select_in_tiles, select_in_window
 from samdistill.priors.segmenter import Segmenter, build_segmenter, check_image
 
@@ -83,6 +84,21 @@ class PriorProvider:
         """All masks of `image` (disk cache, else the segmenter). `key`: the image's content
         hash (`cache.image_hash`) when the caller already has it."""
         return self._masks(check_image(image), key, top=None)
+
+    def runs_for(self, image: np.ndarray, key: Optional[str] = None) -> Optional[RunLengthMasks]:
+        """All masks of `image` as stored in the disk cache, checked but not decoded (computed and
+        stored first when absent); None without a disk cache (then use `masks_for`)."""
+        if self.cache is None:
+            return None
+        image = check_image(image)
+        key = key or image_hash(image)
+        runs = self.cache.get_runs(key, self.fingerprint())
+        if runs is None:
+            self._masks(image, key, top=None)
+            runs = self.cache.get_runs(key, self.fingerprint())
+        else:
+            self.stats["cache_hits"] += 1
+        return runs
 
     def stack_for(self, image: np.ndarray, reference: Optional[np.ndarray] = None) -> np.ndarray:
         """`(N, H, W)` float32 {0, 1}: `to_channels(masks_for(image), num_masks)`, LRU-cached.
