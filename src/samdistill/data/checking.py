@@ -4,7 +4,11 @@ returns a problem."""
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 from typing import Callable, Optional, Sequence, TypeVar
+
+from samdistill.core.errors import ImageReadError
+from samdistill.data.io import check_image, image_size
 
 T = TypeVar("T")
 
@@ -28,3 +32,14 @@ def check_items(items: Sequence[T], name_of: Callable[[T], str], path_of: Callab
         else:
             good.append(item)
     return good, problems
+
+
+def size_or_error(path: Path, sizes: dict, full_decode: bool) -> tuple[int, int] | str:
+    """`path`'s (W, H) (every pixel decoded with `full_decode`), or the read error's message; memoized
+    in `sizes` (a file shared by several items is read once)."""
+    if path not in sizes:
+        try:
+            sizes[path] = check_image(path) if full_decode else image_size(path)
+        except ImageReadError as err:
+            sizes[path] = str(err)
+    return sizes[path]

@@ -13,11 +13,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Hashable, Iterable, Optional
 
-from samdistill.data.checking import check_items
+from samdistill.data.checking import check_items, size_or_error
 from samdistill.data.config import DatasetConfig
 from samdistill.core.errors import DataError, ImageReadError
 from samdistill.data.errors import PairingError
-from samdistill.data.io import Box, check_image, image_size, is_image_file, natural_key
+from samdistill.data.io import Box, image_size, is_image_file, natural_key
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,8 @@ def dataset_root(cfg: DatasetConfig) -> Path:
 
 
 def _image_problem(pair: Pair, sizes: dict, full_decode: bool, crop_size: Optional[int] = None) -> Optional[str]:
-    lq_size = _size(pair.lq, sizes, full_decode)
-    gt_size = _size(pair.gt, sizes, full_decode)
+    lq_size = size_or_error(pair.lq, sizes, full_decode)
+    gt_size = size_or_error(pair.gt, sizes, full_decode)
     unreadable = [f"unreadable: {s}" for s in (lq_size, gt_size) if isinstance(s, str)]
     if unreadable:
         return "; ".join(dict.fromkeys(unreadable))
@@ -125,15 +125,6 @@ def _image_problem(pair: Pair, sizes: dict, full_decode: bool, crop_size: Option
         return (f"smaller than the crop: {pair.lq} is {lq_wh[0]}x{lq_wh[1]} (WxH), smaller than the "
                 f"{crop_size}x{crop_size} training crop (data.crop_size); lower it or remove the pair")
     return None
-
-
-def _size(path: Path, sizes: dict, full_decode: bool):
-    if path not in sizes:
-        try:
-            sizes[path] = check_image(path) if full_decode else image_size(path)
-        except ImageReadError as err:
-            sizes[path] = str(err)
-    return sizes[path]
 
 
 def _box_size(box: Optional[Box], size: tuple[int, int]) -> tuple[int, int]:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Hashable, Iterable, Literal, Optional
 
-from samdistill.data.checking import check_items
-from samdistill.core.errors import DataError, ImageReadError
-from samdistill.data.io import check_image, image_size, is_image_file, natural_key
+from samdistill.data.checking import check_items, size_or_error
+from samdistill.core.errors import DataError
+from samdistill.data.io import is_image_file, natural_key
 from samdistill.data.segmentation.config import SegDatasetConfig
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def _cache_part(cfg: SegDatasetConfig) -> str:
 
 def _file_problem(sample: SegSample, sizes: dict, full_decode: bool) -> Optional[str]:
     paths = [sample.image] + ([sample.label] if sample.label is not None else [])
-    found = [_size(p, sizes, full_decode) for p in paths]
+    found = [size_or_error(p, sizes, full_decode) for p in paths]
     unreadable = [f"unreadable: {s}" for s in found if isinstance(s, str)]
     if unreadable:
         return "; ".join(unreadable)
@@ -119,15 +119,6 @@ def _file_problem(sample: SegSample, sizes: dict, full_decode: bool) -> Optional
         (iw, ih), (lw, lh) = found
         return (f"size mismatch: image {sample.image} is {iw}x{ih} but label {sample.label} is {lw}x{lh} (WxH)")
     return None
-
-
-def _size(path: Path, sizes: dict, full_decode: bool):
-    if path not in sizes:
-        try:
-            sizes[path] = check_image(path) if full_decode else image_size(path)
-        except ImageReadError as err:
-            sizes[path] = str(err)
-    return sizes[path]
 
 
 # --- scanning -----------------------------------------------------------------------------------
