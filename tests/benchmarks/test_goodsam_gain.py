@@ -22,6 +22,21 @@ def test_table2_ladder_adds_one_component_per_row():
     assert "goodsam.weights.feature=1.0" in ladder[rows[-1]] and "goodsam.weights.image=0.5" in ladder[rows[-1]]
 
 
+def test_table2_on_a_frozen_ta_leaves_out_consistency_and_every_row_validates():
+    """The shipped recipe freezes the TA: DAR's consistency row is left out (the config refuses it), the
+    feature row computes labels live (features are not cached), and every row is a valid config."""
+    from samdistill.config.loader import load_config
+
+    bench = _bench()
+    assert bench._adapt_trains_ta([]) is False and bench._adapt_trains_ta(["goodsam.train_ta=true"]) is True
+    ladder = bench.table2_variants(trains_ta=False)
+    assert "t2_consistency" not in ladder and "t2_consistency" in bench.table2_variants(trains_ta=True)
+    assert "goodsam.label_cache=false" in ladder["t2_feature"]
+    init = ["goodsam.student.init=null", "goodsam.ta.init=null"]
+    for overrides in ladder.values():
+        load_config(bench.CONFIGS / "adapt.yaml", overrides + init)
+
+
 def test_finished_source_only_is_reused_only_at_the_same_length(tmp_path):
     bench = _bench()
     assert bench._finished(tmp_path, 200) is None
