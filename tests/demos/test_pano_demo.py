@@ -56,9 +56,9 @@ def test_unknown_demo_is_a_clear_error():
 
 def test_pano_demo_runs_the_shipped_embedded_recipe(tmp_path):
     """The demo is the embedded configs' recipe, shortened: same windows, label-making TA, optimizer and
-    data settings, GoodSAM run from the adapt config's learning rate; only sizes and steps differ."""
+    data settings; only sizes, steps and (the GoodSAM run) the profile's learning rate differ."""
     from samdistill.config.loader import load_config
-    from samdistill.demos.pano import demo_configs
+    from samdistill.demos.pano import PROFILES, demo_configs
 
     demo = demo_configs(tmp_path, "full", ["priors.backend=world"])
     shipped = load_config("configs/goodsam/embedded/adapt.yaml", [])
@@ -67,6 +67,8 @@ def test_pano_demo_runs_the_shipped_embedded_recipe(tmp_path):
     assert d.goodsam.model_dump(exclude=ignore) == g.goodsam.model_dump(exclude=ignore)
     assert d.goodsam.data.model_dump(exclude={"source", "target", "val"}) == \
         g.goodsam.data.model_dump(exclude={"source", "target", "val"})
-    assert d.train.optimizer == g.train.optimizer and d.train.schedule == g.train.schedule
+    assert d.train.optimizer.model_dump(exclude={"lr"}) == g.train.optimizer.model_dump(exclude={"lr"})
+    assert d.train.optimizer.lr == PROFILES["full"]["adapt_lr"] and d.train.schedule == g.train.schedule
+    assert demo_configs(tmp_path, "full", ["train.optimizer.lr=5e-4"])["goodsam"].train.optimizer.lr == 5e-4
     assert d.priors.backend == g.priors.backend == "world"
     assert demo["stage1"].train.optimizer == load_config("configs/goodsam/embedded/source.yaml", []).train.optimizer

@@ -23,12 +23,13 @@ from samdistill.config.experiment import ExperimentConfig
 from samdistill.config.loader import load_config
 
 # The recipe of configs/goodsam/embedded (192-px windows, the frozen stage-1 TA labels, class-balanced
-# cross-entropies, the world's exact masks unless --segmenter says otherwise), with a TA smaller than the
-# configs' B0 (mini, still larger than the tiny student) and fewer steps, to fit 2 CPU cores. A test keeps
-# the recipe equal to the configs'.
+# cross-entropies, the world's exact masks unless --segmenter says otherwise) with fewer steps to fit 2 CPU
+# cores, for so short an adaptation a larger learning rate ("adapt_lr", the GoodSAM run only), and in the quick
+# profile a TA smaller than the configs' B0 (mini, still larger than the tiny student). Chosen on the dev
+# panoramas (docs/goodsam_measurements.md); a test keeps the rest of the recipe equal to the configs'.
 PROFILES = {
-    "full": {"student": "tiny", "ta": "mini", "stage1": 400, "continue": 150},
-    "quick": {"student": "tiny", "ta": "mini", "stage1": 120, "continue": 60},
+    "full": {"student": "tiny", "ta": "b0", "stage1": 400, "continue": 150, "adapt_lr": 1e-3},
+    "quick": {"student": "tiny", "ta": "mini", "stage1": 200, "continue": 60, "adapt_lr": 1e-3},
 }
 SOURCE_CONFIG = Path(__file__).with_name("pano_source.yaml")   # stage 1 and the source-only student
 GOODSAM_CONFIG = Path(__file__).with_name("pano_goodsam.yaml")  # the adaptation run
@@ -44,7 +45,9 @@ def demo_configs(out: Path, profile: str, overrides: list[str]) -> dict[str, Exp
         "stage1": common + ["goodsam.stage=source", f"output_dir={s1}", f"train.steps={p['stage1']}",
                             f"train.val_every={p['stage1']}", f"train.save_every={p['stage1']}"],
         "source_only": common + init + steps2 + ["goodsam.stage=source", f"output_dir={out / 'source_only'}"],
-        "goodsam": common + init + steps2 + ["goodsam.stage=adapt", f"output_dir={out / 'goodsam'}"],
+        # the profile's learning rate first: a user's train.optimizer.lr=... (in common) replaces it
+        "goodsam": [f"train.optimizer.lr={p['adapt_lr']}"] + common + init + steps2 +
+                   ["goodsam.stage=adapt", f"output_dir={out / 'goodsam'}"],
     }
     files = {"stage1": SOURCE_CONFIG, "source_only": SOURCE_CONFIG, "goodsam": GOODSAM_CONFIG}
     return {name: load_config(files[name], args) for name, args in runs.items()}
@@ -126,7 +129,8 @@ def write_report(out: Path, cfgs: dict, results: dict, labels: dict, profile: st
     out.mkdir(parents=True, exist_ok=True)
     _pictures(out, cfgs, labels["example"])
     note = (f"Profile `{profile}`: stage 1 {cfgs['stage1'].train.steps} steps, then {g.train.steps} steps for each "
-            f"of the source-only and GoodSAM runs, same seed. Student `{g.goodsam.student.size}`, TA "
+            f"of the source-only (lr {cfgs['source_only'].train.optimizer.lr:g}) and GoodSAM (lr "
+            f"{g.train.optimizer.lr:g}) runs, same seed. Student `{g.goodsam.student.size}`, TA "
             f"`{g.goodsam.ta.size}` (the paper: B0 and a B5-like TA). Masks: {MASKS_NOTE.get(segmenter, segmenter)}.")
     headline = headline_sentence(pct(so["miou"]), pct(gs["miou"]))
     md = (f"# samdistill demo pano — GoodSAM on the embedded street world\n\n**{headline}**\n\n{note}\n\n"
