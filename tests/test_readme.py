@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-INTERNAL = re.compile(r"\b(issue|defect|session|item)\s+#?\d+", re.IGNORECASE)
+INTERNAL = re.compile(r"\b(issue|defect|session|item)[\s-]+#?\d+", re.IGNORECASE)
 
 
 def test_readme_has_no_internal_references():
