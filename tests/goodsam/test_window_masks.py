@@ -101,3 +101,20 @@ def test_masks_cut_from_the_cache_runs_equal_cropping_all(windows, tmp_path):
     with pytest.raises(ValueError, match="full-height"):
         WindowGrid.for_size(SimpleNamespace(window=12, stride=8, wrap=True, window_h=6, stride_h=4), 10, 40) \
             .window_sums(np.zeros((1, 40)))
+
+
+def test_provider_gives_runs_only_for_cached_masks(tmp_path):
+    """Not cached yet: no runs (the dataset then decodes every mask and the cache fills); cached: the runs,
+    equal to the decoded masks; no disk cache: never runs."""
+    from samdistill.priors.cache import MaskCache
+    from samdistill.priors.config import PriorsConfig
+    from samdistill.priors.offline import OfflineSegmenter
+    from samdistill.priors.provider import PriorProvider
+
+    image = np.random.default_rng(3).random((16, 24, 3), dtype=np.float32)
+    provider = PriorProvider(PriorsConfig(), segmenter=OfflineSegmenter(), cache=MaskCache(tmp_path))
+    assert provider.runs_for(image) is None
+    masks = provider.masks_for(image).masks
+    runs = provider.runs_for(image)
+    np.testing.assert_array_equal(runs.column_counts(), masks.sum(1))
+    assert PriorProvider(PriorsConfig(), segmenter=OfflineSegmenter(), cache=False).runs_for(image) is None

@@ -83,8 +83,10 @@ class PanoramaWindows(Dataset):
                                                                  .transpose(1, 2, 0))) for k in range(len(grid))]
             stacks = [(ms.masks, ms.class_id, ms.class_score) for ms in sets]
         else:
+            # cached masks as runs: only the masks a window keeps are decoded. Not cached yet, a vertical grid,
+            # or a provider without runs (no disk cache, a stand-in): every mask decoded (and cached).
             runs = None if grid.vertical else getattr(self.provider, "runs_for", lambda _: None)(image)
-            if runs is not None:  # the cache's runs: only the masks a window keeps are decoded
+            if runs is not None:
                 return self._cut_runs(runs, grid)
             return self._cut_whole(self.provider.masks_for(image), grid)
         masks, classes, scores = [], [], []

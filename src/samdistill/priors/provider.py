@@ -86,17 +86,13 @@ class PriorProvider:
         return self._masks(check_image(image), key, top=None)
 
     def runs_for(self, image: np.ndarray, key: Optional[str] = None) -> Optional[RunLengthMasks]:
-        """All masks of `image` as stored in the disk cache, checked but not decoded (computed and
-        stored first when absent); None without a disk cache (then use `masks_for`)."""
+        """All masks of `image` as the disk cache stores them, checked but not decoded; None when they
+        are not cached yet (or there is no disk cache): then `masks_for` computes and stores them."""
         if self.cache is None:
             return None
         image = check_image(image)
-        key = key or image_hash(image)
-        runs = self.cache.get_runs(key, self.fingerprint())
-        if runs is None:
-            self._masks(image, key, top=None)
-            runs = self.cache.get_runs(key, self.fingerprint())
-        else:
+        runs = self.cache.get_runs(key or image_hash(image), self.fingerprint())
+        if runs is not None:
             self.stats["cache_hits"] += 1
         return runs
 
